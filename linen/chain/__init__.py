@@ -1,0 +1,1 @@
+"""The chain: genesis, the block/receipt/log store and its indexes."""

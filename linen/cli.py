@@ -1,0 +1,148 @@
+"""`linen …`: the command line. Each command loads one config and starts what it names."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from linen.config import load_config
+from linen.errors import ConfigError
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Linen: a ZK-rollup stack (Linea's architecture) on one machine."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _node_options(fn):  # type: ignore[no-untyped-def]
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="TOML config file."),
+        click.option("--data-dir", help="Where the chain is stored."),
+        click.option("--rpc-port", type=int, help="JSON-RPC port (HTTP and WebSocket)."),
+        click.option("--rpc-host", help="JSON-RPC listen address (default 127.0.0.1)."),
+        click.option("--genesis", help="Genesis JSON (geth/besu style); default: the devnet genesis."),
+        click.option("--block-period", type=float, help="Seconds between blocks (default 2)."),
+        click.option("--create-empty-blocks/--no-create-empty-blocks", default=None, help="Seal blocks with no txs."),
+        click.option("--sequencer-key", help="Clique signer private key (0x-hex); default: the dev sequencer key."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _load(config_file, data_dir, rpc_port, rpc_host, genesis, block_period, create_empty_blocks, sequencer_key, default_dir):  # type: ignore[no-untyped-def]
+    overrides = {
+        ("node", "data-dir"): data_dir,
+        ("node", "genesis"): genesis,
+        ("rpc", "port"): rpc_port,
+        ("rpc", "host"): rpc_host,
+        ("sequencer", "block-period"): block_period,
+        ("sequencer", "create-empty-blocks"): create_empty_blocks,
+        ("sequencer", "key"): sequencer_key,
+    }
+    if data_dir is None and config_file is None:
+        overrides[("node", "data-dir")] = default_dir
+    return load_config(config_file, overrides)
+
+
+async def _run_node(config, on_started) -> None:  # type: ignore[no-untyped-def]
+    from linen.node import Node
+
+    node = Node(config)
+    await node.start()
+    on_started(node)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    click.echo("shutting down...", err=True)
+    await node.stop()
+
+
+def _describe(node, devnet_file: Path | None) -> None:  # type: ignore[no-untyped-def]
+    from linen.devaccounts import dev_accounts
+
+    info = {
+        "l2": {
+            "rpc": node.rpc.url,
+            "ws": node.rpc.ws_url,
+            "chainId": node.chain_id,
+            "head": node.store.head().block_number,
+        },
+        "accounts": [{"address": a.address, "privateKey": a.private_key} for a in dev_accounts()],
+    }
+    click.echo(f"L2 RPC      {node.rpc.url}")
+    click.echo(f"L2 WS       {node.rpc.ws_url}")
+    click.echo(f"chain id    {node.chain_id}")
+    click.echo(f"head block  {info['l2']['head']}")
+    click.echo("funded dev accounts (10000 ETH each):")
+    for i, acct in enumerate(info["accounts"]):
+        click.echo(f"  ({i}) {acct['address']}  {acct['privateKey']}")
+    if devnet_file is not None:
+        from linen.node import write_json_atomically
+
+        write_json_atomically(devnet_file, info)
+        click.echo(f"written to {devnet_file}")
+    sys.stdout.flush()
+
+
+@main.command()
+@_node_options
+def node(**options) -> None:  # type: ignore[no-untyped-def]
+    """Run the L2 sequencer node (JSON-RPC on --rpc-port)."""
+    try:
+        config = _load(**options, default_dir=".linen/node")
+        asyncio.run(_run_node(config, lambda n: _describe(n, None)))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@_node_options
+@click.option("--fresh", is_flag=True, help="Delete the data dir first and start a new chain.")
+def devnet(fresh: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    """Run the whole devnet (for now: the L2 node on the embedded default)."""
+    try:
+        config = _load(**options, default_dir=".linen/devnet")
+        if fresh and config.data_dir.exists():
+            shutil.rmtree(config.data_dir)
+        asyncio.run(_run_node(config, lambda n: _describe(n, config.data_dir / "devnet.json")))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks (print figures and write JSON)."""
+
+
+@bench.command("throughput")
+@click.option("--seconds", type=float, default=20.0, help="Length of the measured phase per target.")
+@click.option("--senders", type=int, default=200)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/throughput.json"))
+def bench_throughput(seconds: float, senders: int, out: Path) -> None:
+    """Sustained inclusion rate and latency, Linen vs anvil."""
+    from bench.throughput import run
+
+    result = run(seconds=seconds, senders=senders, out=out)
+    click.echo(json.dumps(result["summary"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

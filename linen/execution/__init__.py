@@ -1,0 +1,1 @@
+"""Execution: the EVM engine interface, its py-evm implementation, and transaction decoding."""

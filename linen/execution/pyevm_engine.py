@@ -1,0 +1,337 @@
+"""The py-evm engine: executes transactions and blocks with Prague rules over the LMDB state.
+
+Each block is built on an `OverlayDB` over the stored trie nodes; `finish` hands the overlay's new
+nodes to the chain store, which commits them with the block in one transaction. Calls and gas
+estimates run on a throwaway overlay and never write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from eth.abc import ComputationAPI
+from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
+from eth.vm.forks.byzantium.constants import (
+    EIP658_TRANSACTION_STATUS_CODE_FAILURE,
+    EIP658_TRANSACTION_STATUS_CODE_SUCCESS,
+)
+from eth.db.atomic import AtomicDB
+from eth.db.trie import make_trie_root_and_nodes
+from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.prague import PragueVM
+from eth.vm.spoof import SpoofTransaction
+from eth._utils.address import generate_contract_address
+from eth_utils import ValidationError
+
+from linen.chain.kv import OverlayDB
+from linen.chain.store import ChainStore
+from linen.chain.types import BlockHeader
+from linen.errors import ExecutionReverted, InvalidParams, InvalidTransaction
+from linen.execution.engine import AccountOverride, CallRequest, SealedExecution
+from linen.execution.recording import RecordingPragueState
+from linen.execution.transactions import TRANSACTION_BUILDER, PooledTransaction
+from linen.execution.types import CallResult, Log, TransactionExecution, merge_state_diffs
+
+HISTORY_DEPTH = 256
+CALL_GAS_CAP = 50_000_000
+
+
+class _AncestorHashes:
+    """BLOCKHASH's view of the chain: lazily walks parent hashes, newest first."""
+
+    def __init__(self, store: ChainStore, parent_hash: bytes, parent_number: int) -> None:
+        self._store, self._parent_hash, self._parent_number = store, parent_hash, parent_number
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._parent_number < 0:
+            return
+        yield self._parent_hash
+        for number in range(self._parent_number - 1, max(-1, self._parent_number - HISTORY_DEPTH), -1):
+            block_hash = self._store.hash_by_number(number)
+            if block_hash is None:
+                return
+            yield block_hash
+
+
+def _logs(computation: ComputationAPI) -> tuple[Log, ...]:
+    return tuple(
+        Log(bytes(address), tuple(t.to_bytes(32, "big") for t in topics), bytes(data))
+        for address, topics, data in computation.get_log_entries()
+    )
+
+
+def _error_text(computation: ComputationAPI) -> str | None:
+    if computation.is_success:
+        return None
+    error = computation.error
+    return str(error) or type(error).__name__
+
+
+class PyEvmEngine:
+    def __init__(self, store: ChainStore, chain_id: int, record_opcodes: bool = True) -> None:
+        self.store = store
+        self.chain_id = chain_id
+        self.record_opcodes = record_opcodes
+
+    # -- state --------------------------------------------------------------------------------
+    def _state(self, header: BlockHeader, base_fee: int | None = None) -> tuple[RecordingPragueState, OverlayDB]:
+        from linen.chain.kv import StateNodeReader
+
+        overlay = OverlayDB(StateNodeReader(self.store.kv))
+        parent_number = header.block_number - 1
+        context = ExecutionContext(
+            coinbase=header.coinbase,
+            timestamp=header.timestamp,
+            block_number=header.block_number,
+            difficulty=header.difficulty,
+            mix_hash=header.mix_hash,
+            gas_limit=header.gas_limit,
+            prev_hashes=_AncestorHashes(self.store, header.parent_hash, parent_number),
+            chain_id=self.chain_id,
+            base_fee_per_gas=header.base_fee_per_gas if base_fee is None else base_fee,
+            excess_blob_gas=header.excess_blob_gas,
+        )
+        state = RecordingPragueState(AtomicDB(overlay), context, header.state_root)
+        return state, overlay
+
+    def state_for_new_block(self, header: BlockHeader, parent_state_root: bytes) -> tuple[RecordingPragueState, OverlayDB]:
+        state, overlay = self._state(header.copy(state_root=parent_state_root))
+        return state, overlay
+
+    def genesis_state(self, alloc: dict) -> tuple[bytes, dict[bytes, bytes]]:
+        """Build the genesis state from an alloc; returns (state root, trie nodes to store)."""
+        from linen.chain.kv import StateNodeReader
+
+        overlay = OverlayDB(StateNodeReader(self.store.kv))
+        state = RecordingPragueState(AtomicDB(overlay), _GENESIS_CONTEXT, BLANK_ROOT_HASH)
+        for address, account in alloc.items():
+            state.set_balance(address, account.balance)
+            state.set_nonce(address, account.nonce)
+            if account.code:
+                state.set_code(address, account.code)
+            for slot, value in account.storage.items():
+                state.set_storage(address, slot, value)
+        state.persist()
+        return bytes(state.state_root), overlay.writes
+
+    def _read_state(self, header: BlockHeader) -> RecordingPragueState:
+        return self._state(header)[0]
+
+    def get_balance(self, address: bytes, header: BlockHeader) -> int:
+        return self._read_state(header).get_balance(address)
+
+    def get_nonce(self, address: bytes, header: BlockHeader) -> int:
+        return self._read_state(header).get_nonce(address)
+
+    def get_code(self, address: bytes, header: BlockHeader) -> bytes:
+        return bytes(self._read_state(header).get_code(address))
+
+    def get_storage(self, address: bytes, slot: int, header: BlockHeader) -> int:
+        return self._read_state(header).get_storage(address, slot)
+
+    # -- blocks -------------------------------------------------------------------------------
+    def begin_block(self, header: BlockHeader, parent_state_root: bytes) -> BlockBuilder:
+        return BlockBuilder(self, header, parent_state_root)
+
+    # -- calls --------------------------------------------------------------------------------
+    def _prepare_call(
+        self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride], gas: int
+    ) -> tuple[RecordingPragueState, SpoofTransaction]:
+        price = request.gas_price if request.gas_price is not None else request.max_fee_per_gas
+        # Like geth, a call that names no fee runs with a zero base fee so it needs no balance for gas.
+        state, _ = self._state(header, base_fee=0 if not price else None)
+        _apply_overrides(state, overrides)
+        nonce = state.get_nonce(request.sender) if request.nonce is None else request.nonce
+        to = request.to if request.to is not None else CREATE_CONTRACT_ADDRESS
+        if request.max_fee_per_gas is not None or request.max_priority_fee_per_gas is not None:
+            max_fee = request.max_fee_per_gas or 0
+            unsigned = TRANSACTION_BUILDER.new_unsigned_dynamic_fee_transaction(
+                chain_id=self.chain_id,
+                nonce=nonce,
+                max_priority_fee_per_gas=min(request.max_priority_fee_per_gas or 0, max_fee),
+                max_fee_per_gas=max_fee,
+                gas=gas,
+                to=to,
+                value=request.value,
+                data=request.data,
+                access_list=list(request.access_list),
+            )
+        else:
+            unsigned = TRANSACTION_BUILDER.new_unsigned_access_list_transaction(
+                chain_id=self.chain_id,
+                nonce=nonce,
+                gas_price=price or 0,
+                gas=gas,
+                to=to,
+                value=request.value,
+                data=request.data,
+                access_list=list(request.access_list),
+            )
+        return state, SpoofTransaction(unsigned, from_=request.sender)
+
+    def _run_call(
+        self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride], gas: int
+    ) -> CallResult:
+        state, spoof = self._prepare_call(request, header, overrides, gas)
+        try:
+            computation = state.apply_transaction(spoof)
+        except ValidationError as exc:
+            raise InvalidParams(f"call cannot execute: {exc}") from None
+        return CallResult(
+            success=computation.is_success,
+            gas_used=PragueVM.finalize_gas_used(spoof, computation),
+            return_data=bytes(computation.output),
+            error=_error_text(computation),
+            logs=_logs(computation) if computation.is_success else (),
+        )
+
+    def call(self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride]) -> CallResult:
+        gas = min(request.gas or header.gas_limit, CALL_GAS_CAP if request.gas is None else request.gas)
+        return self._run_call(request, header, overrides, gas)
+
+    def estimate_gas(self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride]) -> int:
+        """Smallest gas limit at which the call succeeds (binary search, as geth does)."""
+        cap = min(request.gas or header.gas_limit, header.gas_limit)
+        result = self._run_call(request, header, overrides, cap)
+        if not result.success:
+            if result.error and "revert" in result.error.lower():
+                raise ExecutionReverted("execution reverted", result.return_data)
+            raise InvalidParams(f"gas required exceeds allowance ({cap}) or always failing transaction: {result.error}")
+        low, high = result.gas_used - 1, cap
+        # Refunds and the 63/64 rule make gas_used a lower bound; search the smallest limit that works.
+        probe = min(high, max(result.gas_used * 64 // 63 + 2300, low + 1))
+        if self._run_call(request, header, overrides, probe).success:
+            high = probe
+        else:
+            low = probe
+        while high - low > 1:
+            mid = (low + high) // 2
+            if self._run_call(request, header, overrides, mid).success:
+                high = mid
+            else:
+                low = mid
+        return high
+
+
+_GENESIS_CONTEXT = ExecutionContext(
+    coinbase=b"\x00" * 20,
+    timestamp=0,
+    block_number=0,
+    difficulty=0,
+    mix_hash=b"\x00" * 32,
+    gas_limit=0,
+    prev_hashes=(),
+    chain_id=0,
+    base_fee_per_gas=0,
+    excess_blob_gas=0,
+)
+
+
+def _apply_overrides(state: RecordingPragueState, overrides: dict[bytes, AccountOverride]) -> None:
+    for address, override in overrides.items():
+        if override.balance is not None:
+            state.set_balance(address, override.balance)
+        if override.nonce is not None:
+            state.set_nonce(address, override.nonce)
+        if override.code is not None:
+            state.set_code(address, override.code)
+        if override.state is not None:
+            state.delete_storage(address)
+            for slot, value in override.state.items():
+                state.set_storage(address, slot, value)
+        for slot, value in override.state_diff.items():
+            state.set_storage(address, slot, value)
+
+
+class BlockBuilder:
+    """Applies transactions one at a time to a block under construction."""
+
+    def __init__(self, engine: PyEvmEngine, header: BlockHeader, parent_state_root: bytes) -> None:
+        self.engine = engine
+        self.header = header
+        self.state, self.overlay = engine.state_for_new_block(header, parent_state_root)
+        self.gas_used = 0
+        self.executions: list[TransactionExecution] = []
+        self.transactions: list[PooledTransaction] = []
+        self.receipts: list = []
+
+    @property
+    def gas_remaining(self) -> int:
+        return self.header.gas_limit - self.gas_used
+
+    def apply(self, ptx: PooledTransaction) -> TransactionExecution:
+        tx = ptx.tx
+        if tx.gas > self.gas_remaining:
+            raise InvalidTransaction(f"gas limit reached: transaction gas {tx.gas} exceeds the block's remaining {self.gas_remaining}")
+        state = self.state
+        state.lock_changes()
+        snapshot = state.snapshot()
+        state.account_db.start_recording()
+        opcodes: list | None = [] if self.engine.record_opcodes else None
+        state.opcode_log = opcodes
+        try:
+            computation = state.apply_transaction(tx)
+        except ValidationError as exc:
+            state.revert(snapshot)
+            raise InvalidTransaction(_translate_validation_error(str(exc))) from None
+        finally:
+            state.opcode_log = None
+        gas_used = PragueVM.finalize_gas_used(tx, computation)
+        self.gas_used += gas_used
+        status = EIP658_TRANSACTION_STATUS_CODE_SUCCESS if computation.is_success else EIP658_TRANSACTION_STATUS_CODE_FAILURE
+        receipt = tx.make_receipt(status, self.gas_used, computation.get_log_entries())
+        base_fee = self.header.base_fee_per_gas
+        execution = TransactionExecution(
+            tx_hash=ptx.hash,
+            sender=ptx.sender,
+            success=computation.is_success,
+            gas_used=gas_used,
+            cumulative_gas_used=self.gas_used,
+            logs=_logs(computation),
+            contract_address=generate_contract_address(ptx.sender, tx.nonce) if tx.to == CREATE_CONTRACT_ADDRESS else None,
+            return_data=bytes(computation.output),
+            error=_error_text(computation),
+            state_diff=state.account_db.collect_diff(),
+            opcodes=tuple(opcodes or ()),
+            effective_gas_price=min(ptx.max_fee_per_gas, base_fee + ptx.max_priority_fee_per_gas),
+            receipt=receipt,
+        )
+        self.executions.append(execution)
+        self.transactions.append(ptx)
+        self.receipts.append(receipt)
+        return execution
+
+    def finish(self) -> SealedExecution:
+        """Compute the roots and bloom; the header still needs its Clique seal."""
+        self.state.persist()
+        tx_root, _ = make_trie_root_and_nodes(tuple(p.tx for p in self.transactions))
+        receipt_root, _ = make_trie_root_and_nodes(tuple(self.receipts))
+        bloom = 0
+        for receipt in self.receipts:
+            bloom |= receipt.bloom
+        header = self.header.copy(
+            state_root=self.state.state_root,
+            transaction_root=tx_root,
+            receipt_root=receipt_root,
+            bloom=bloom,
+            gas_used=self.gas_used,
+        )
+        return SealedExecution(
+            header=header,
+            executions=self.executions,
+            transactions=self.transactions,
+            state_writes=self.overlay.writes,
+            state_diff=merge_state_diffs([e.state_diff for e in self.executions]),
+        )
+
+
+def _translate_validation_error(message: str) -> str:
+    """py-evm's validation messages, reworded the way geth says them (clients match on these)."""
+    lowered = message.lower()
+    if "nonce" in lowered:
+        return f"nonce too low or too high for this block: {message}"
+    if "insufficient" in lowered or "balance" in lowered:
+        return f"insufficient funds for gas * price + value: {message}"
+    if "base fee" in lowered:
+        return f"max fee per gas less than block base fee: {message}"
+    return message

@@ -1,0 +1,207 @@
+"""The one wiring module: opens the store, the engine, the pool, the producer and the RPC server.
+
+`Node` also is the `RpcBackend` the RPC layer sees. Later issues add the state manager, the
+coordinator and the rest here, each started only when the config enables it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from eth.constants import BLANK_ROOT_HASH
+from eth_keys import keys
+from eth_utils import ValidationError
+
+from linen import __version__
+from linen.chain.genesis import Genesis, default_devnet_genesis_document, load_genesis, parse_genesis
+from linen.chain.kv import KeyValueStore
+from linen.chain.store import ChainStore
+from linen.chain.types import Block, BlockHeader
+from linen.config import NodeConfig
+from linen.devaccounts import sequencer_dev_account
+from linen.errors import ConfigError, InvalidTransaction
+from linen.execution.pyevm_engine import PyEvmEngine
+from linen.execution.transactions import decode_transaction
+from linen.rpc.backend import RpcLimits
+from linen.sequencer.producer import BlockProducer, ProducerConfig
+from linen.sequencer.txpool import TxPool, TxPoolConfig
+
+log = logging.getLogger(__name__)
+
+CHAIN_ID_KEY = b"chain-id"
+
+
+def genesis_header(genesis: Genesis, state_root: bytes) -> BlockHeader:
+    return BlockHeader(
+        difficulty=genesis.difficulty,
+        block_number=0,
+        gas_limit=genesis.gas_limit,
+        timestamp=genesis.timestamp,
+        coinbase=genesis.coinbase,
+        state_root=state_root,
+        extra_data=genesis.extra_data,
+        mix_hash=genesis.mix_hash,
+        nonce=b"\x00" * 8,
+        base_fee_per_gas=genesis.base_fee_per_gas,
+        withdrawals_root=BLANK_ROOT_HASH,
+        blob_gas_used=0,
+        excess_blob_gas=0,
+        parent_beacon_block_root=b"\x00" * 32,
+        requests_hash=hashlib.sha256(b"").digest(),
+    )
+
+
+class Node:
+    """The L2 sequencer node: chain store, EVM, pool, block producer and JSON-RPC."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.client_version = f"linen/v{__version__}/python"
+        self.limits = RpcLimits(
+            max_batch_size=config.max_batch_size,
+            max_request_bytes=config.max_request_bytes,
+            max_logs_block_range=config.max_logs_block_range,
+            max_logs_results=config.max_logs_results,
+        )
+        self.min_gas_price = config.min_gas_price
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.kv = KeyValueStore(config.data_dir / "chain")
+        self.store = ChainStore(self.kv)
+        genesis = self._genesis()
+        self.chain_id = genesis.chain_id
+        self.engine = PyEvmEngine(self.store, self.chain_id)
+        self._init_or_check_genesis(genesis)
+        key = self._sequencer_key(genesis)
+        self.pool = TxPool(
+            TxPoolConfig(
+                max_pool_size=config.max_pool_size,
+                max_per_sender=config.max_per_sender,
+                max_nonce_gap=config.max_nonce_gap,
+                price_bump_percent=config.price_bump_percent,
+                min_gas_price=config.min_gas_price,
+            ),
+            self._head_account,
+        )
+        fee_recipient = bytes.fromhex(config.fee_recipient[2:]) if config.fee_recipient else None
+        self.producer = BlockProducer(
+            self.store,
+            self.engine,
+            self.pool,
+            key,
+            ProducerConfig(
+                block_period=config.block_period,
+                create_empty_blocks=config.create_empty_blocks,
+                fee_recipient=fee_recipient,
+                min_base_fee=config.min_base_fee,
+            ),
+        )
+        self.rpc = None
+        self._producer_task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
+
+    # -- set-up -------------------------------------------------------------------------------
+    def _genesis(self) -> Genesis:
+        if self.config.genesis is not None:
+            return load_genesis(self.config.genesis)
+        stored = self.kv.get("meta", b"genesis-document")
+        if stored is not None:
+            return parse_genesis(json.loads(stored))
+        return parse_genesis(default_devnet_genesis_document())
+
+    def _init_or_check_genesis(self, genesis: Genesis) -> None:
+        root, writes = self.engine.genesis_state(genesis.alloc)
+        header = genesis_header(genesis, root)
+        if self.store.is_initialized:
+            if self.store.genesis_hash() != header.hash:
+                raise ConfigError(
+                    f"data dir {self.config.data_dir} holds a chain with genesis 0x{self.store.genesis_hash().hex()}, "
+                    f"not the configured genesis 0x{bytes(header.hash).hex()}: use another --data-dir"
+                )
+            return
+        self.store.commit_block(Block(header, (), ()), writes, b"\xc0")
+        document = default_devnet_genesis_document() if self.config.genesis is None else json.loads(
+            self.config.genesis.read_text()
+        )
+        self.kv.write([("meta", b"genesis-document", json.dumps(document).encode())])
+        log.info("initialised chain %d with genesis 0x%s", genesis.chain_id, bytes(header.hash).hex())
+
+    def _sequencer_key(self, genesis: Genesis) -> keys.PrivateKey:
+        text = self.config.sequencer_key or sequencer_dev_account().private_key
+        try:
+            key = keys.PrivateKey(bytes.fromhex(text[2:] if text.startswith("0x") else text))
+        except (ValueError, ValidationError) as exc:
+            raise ConfigError(f"sequencer.key is not a valid private key: {exc}") from None
+        signers = genesis.clique_signers
+        address = key.public_key.to_canonical_address()
+        if signers and address not in signers:
+            raise ConfigError(
+                f"sequencer key 0x{address.hex()} is not a Clique signer in the genesis extraData "
+                f"({', '.join('0x' + s.hex() for s in signers)}): set sequencer.key"
+            )
+        return key
+
+    def _head_account(self, address: bytes) -> tuple[int, int]:
+        head = self.store.head()
+        state = self.engine._read_state(head)
+        return state.get_nonce(address), state.get_balance(address)
+
+    # -- RpcBackend ---------------------------------------------------------------------------
+    def submit_raw_transaction(self, raw: bytes) -> bytes:
+        ptx = decode_transaction(raw, self.chain_id)
+        gas_limit = self.store.head().gas_limit
+        if ptx.gas > gas_limit:
+            raise InvalidTransaction(f"exceeds block gas limit: transaction gas {ptx.gas} is above the block limit {gas_limit}")
+        self.pool.add(ptx)
+        return ptx.hash
+
+    def add_block_listener(self, listener: Callable[[Block], None]) -> None:
+        self.producer.listeners.append(listener)
+
+    def safe_block_number(self) -> int:
+        return self.store.head().block_number
+
+    def finalized_block_number(self) -> int:
+        return self.store.head().block_number
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        from linen.rpc.server import RpcServer
+
+        self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port)
+        await self.rpc.start()
+        self._producer_task = asyncio.create_task(self._produce_forever(), name="block-producer")
+
+    async def _produce_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = self.config.block_period
+        next_tick = loop.time() + period
+        while not self._stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), max(0.0, next_tick - loop.time()))
+            if self._stopping.is_set():
+                break
+            next_tick = max(next_tick + period, loop.time())
+            try:
+                self.producer.produce_block()
+            except Exception:  # an operational fault: log it and try again next tick
+                log.exception("block production failed; retrying next period")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._producer_task is not None:
+            await self._producer_task
+        if self.rpc is not None:
+            await self.rpc.stop()
+        self.kv.close()
+
+
+def write_json_atomically(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)

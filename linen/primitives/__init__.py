@@ -1,0 +1,1 @@
+"""Pure value helpers: fixed-width types and hex codecs. No I/O."""

@@ -1,0 +1,48 @@
+"""What the RPC layer needs from the node, as one small interface.
+
+The RPC handlers see only this: the chain store (blocks, receipts, indexes), the execution engine
+(state reads, calls), the pool, and hooks to submit transactions and follow new blocks. `node.py`
+provides the real one; nothing in `rpc/` imports the sequencer's internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from linen.chain.store import ChainStore
+from linen.chain.types import Block
+from linen.execution.pyevm_engine import PyEvmEngine
+
+
+@dataclass(frozen=True)
+class RpcLimits:
+    max_batch_size: int = 1000  # requests in one JSON-RPC batch
+    max_request_bytes: int = 5 * 1024 * 1024  # HTTP body / WebSocket message
+    max_logs_block_range: int = 10_000  # eth_getLogs block span
+    max_logs_results: int = 10_000  # eth_getLogs result count
+    max_filters: int = 1_000  # installed filters
+    filter_timeout_seconds: float = 300.0  # filters not polled for this long are removed
+    max_fee_history_blocks: int = 1024
+
+
+class RpcBackend(Protocol):
+    chain_id: int
+    store: ChainStore
+    engine: PyEvmEngine
+    pool: object  # linen.sequencer.txpool.TxPool
+    limits: RpcLimits
+    client_version: str
+    min_gas_price: int  # wei; the floor the sequencer accepts
+
+    def submit_raw_transaction(self, raw: bytes) -> bytes:
+        """Decode, validate and pool a raw transaction; returns its hash or raises InvalidTransaction."""
+
+    def add_block_listener(self, listener: Callable[[Block], None]) -> None:
+        """Call `listener(block)` (in the event loop thread) after each sealed block is committed."""
+
+    def safe_block_number(self) -> int:
+        """Head for 'safe' (the single sequencer's blocks are final once sealed; later: L1-finalized)."""
+
+    def finalized_block_number(self) -> int: ...
