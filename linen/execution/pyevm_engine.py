@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from eth._utils.address import generate_contract_address
 from eth.abc import ComputationAPI
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
+from eth.db.atomic import AtomicDB
+from eth.db.trie import make_trie_root_and_nodes
+from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.byzantium.constants import (
     EIP658_TRANSACTION_STATUS_CODE_FAILURE,
     EIP658_TRANSACTION_STATUS_CODE_SUCCESS,
 )
-from eth.db.atomic import AtomicDB
-from eth.db.trie import make_trie_root_and_nodes
-from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueVM
 from eth.vm.spoof import SpoofTransaction
-from eth._utils.address import generate_contract_address
 from eth_utils import ValidationError
 
 from linen.chain.kv import OverlayDB

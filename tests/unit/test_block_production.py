@@ -1,0 +1,132 @@
+"""The engine and producer on a real LMDB store: receipts, state diffs, opcodes, persistence."""
+
+import pytest
+from eth_utils import keccak, to_checksum_address
+
+from linen.chain.codec import decode_state_diff, encode_state_diff
+from linen.errors import InvalidTransaction
+from linen.sequencer.clique import recover_signer
+from tests.unit.chainkit import make_node, signers
+
+# runtime: PUSH1 0x2a PUSH1 0x00 SSTORE STOP ; initcode returns it
+RUNTIME = bytes.fromhex("602a60005500")
+INITCODE = bytes.fromhex("65") + RUNTIME + bytes.fromhex("600052" "6006" "601a" "f3")
+
+
+@pytest.fixture
+def node(tmp_path):
+    n = make_node(tmp_path / "data")
+    yield n
+    n.kv.close()
+
+
+def test_transfer_block_has_receipt_diff_and_clique_seal(node):
+    alice, bob = signers()[:2]
+    before = node.engine.get_balance(bob.raw_address, node.store.head())
+    tx_hash = node.submit_raw_transaction(alice.sign(to=bob.address, value=12345))
+    block = node.producer.produce_block()
+    assert block is not None and block.number == 1
+    assert [t.hash for t in block.transactions] == [tx_hash]
+    receipt = block.receipts[0]
+    assert receipt.status == 1 and receipt.gas_used == 21_000 and receipt.cumulative_gas_used == 21_000
+    assert node.engine.get_balance(bob.raw_address, block.header) == before + 12345
+    assert recover_signer(block.header) == node.producer.key.public_key.to_canonical_address()
+    assert block.header.coinbase == node.producer.fee_recipient
+    diff = node.store.state_diff(block.hash)
+    sender = diff[alice.raw_address]
+    assert sender.nonce == (0, 1)
+    assert sender.balance[0] - sender.balance[1] == 12345 + 21_000 * receipt.effective_gas_price
+    assert diff[bob.raw_address].balance == (before, before + 12345)
+    assert node.store.tx_location(tx_hash) == (1, 0)
+    assert len(node.pool) == 0
+
+
+def test_contract_creation_records_storage_diff_and_opcodes(node):
+    alice = signers()[0]
+    node.submit_raw_transaction(alice.sign(to=b"", data=INITCODE, gas=100_000))
+    created = node.producer.produce_block()
+    contract = created.receipts[0].contract_address
+    assert contract is not None
+    assert node.engine.get_code(contract, created.header) == RUNTIME
+    node.submit_raw_transaction(alice.sign(to=to_checksum_address(contract), gas=60_000))
+    block = node.producer.produce_block()
+    assert block.receipts[0].status == 1
+    assert node.engine.get_storage(contract, 0, block.header) == 0x2A
+    diff = node.store.state_diff(block.hash)
+    assert diff[contract].storage == {0: (0, 0x2A)}
+    assert diff[contract].code_hash == (keccak(RUNTIME), keccak(RUNTIME))
+
+
+def test_engine_reports_executed_opcodes(node):
+    alice = signers()[0]
+    node.submit_raw_transaction(alice.sign(to=b"", data=INITCODE, gas=100_000))
+    contract = node.producer.produce_block().receipts[0].contract_address
+    head = node.store.head()
+    builder = node.engine.begin_block(node.producer.next_header(head, head.timestamp + 1), head.state_root)
+    from linen.execution.transactions import decode_transaction
+
+    execution = builder.apply(decode_transaction(alice.sign(to=to_checksum_address(contract), gas=60_000), 59139))
+    assert [(op.pc, op.opcode) for op in execution.opcodes] == [(0, 0x60), (2, 0x60), (4, 0x55), (5, 0x00)]
+    assert all(op.depth == 0 and op.code_address == contract for op in execution.opcodes)
+
+
+def test_reverting_transaction_is_included_with_failed_status(node):
+    alice = signers()[0]
+    # runtime that always reverts: PUSH1 0 PUSH1 0 REVERT
+    reverting = bytes.fromhex("60006000fd")
+    init = bytes.fromhex("64") + reverting + bytes.fromhex("600052" "6005" "601b" "f3")
+    node.submit_raw_transaction(alice.sign(to=b"", data=init, gas=100_000))
+    contract = node.producer.produce_block().receipts[0].contract_address
+    node.submit_raw_transaction(alice.sign(to=to_checksum_address(contract), gas=50_000))
+    block = node.producer.produce_block()
+    assert block.receipts[0].status == 0
+    assert block.receipts[0].gas_used < 50_000
+
+
+def test_no_empty_blocks_unless_configured(tmp_path):
+    quiet = make_node(tmp_path / "quiet")
+    assert quiet.producer.produce_block() is None
+    assert quiet.store.head().block_number == 0
+    quiet.kv.close()
+    busy = make_node(tmp_path / "busy", sequencer__create_empty_blocks=True)
+    assert busy.producer.produce_block().number == 1
+    busy.kv.close()
+
+
+def test_transactions_beyond_block_gas_wait_for_the_next_block(tmp_path):
+    node = make_node(tmp_path / "data")
+    gas_limit = node.store.head().gas_limit
+    assert gas_limit >= 21_000
+    with pytest.raises(InvalidTransaction, match="exceeds block gas limit"):
+        node.submit_raw_transaction(signers()[0].sign(gas=gas_limit + 1, to=signers()[1].address))
+    node.kv.close()
+
+
+def test_restart_resumes_same_head_state_and_indexes(tmp_path):
+    node = make_node(tmp_path / "data")
+    alice, bob = signers()[:2]
+    hashes = []
+    for _ in range(3):
+        hashes.append(node.submit_raw_transaction(alice.sign(to=bob.address, value=1)))
+        node.producer.produce_block()
+    head = node.store.head()
+    balance = node.engine.get_balance(bob.raw_address, head)
+    node.kv.close()
+
+    reopened = make_node(tmp_path / "data")
+    assert reopened.store.head().hash == head.hash
+    assert reopened.store.head().state_root == head.state_root
+    assert reopened.engine.get_balance(bob.raw_address, reopened.store.head()) == balance
+    assert [reopened.store.tx_location(h) for h in hashes] == [(1, 0), (2, 0), (3, 0)]
+    # the chain goes on from there
+    reopened.submit_raw_transaction(alice.sign(to=bob.address, value=1))
+    assert reopened.producer.produce_block().number == 4
+    reopened.kv.close()
+
+
+def test_state_diff_codec_round_trips(node):
+    alice, bob = signers()[:2]
+    node.submit_raw_transaction(alice.sign(to=bob.address, value=5))
+    block = node.producer.produce_block()
+    diff = node.store.state_diff(block.hash)
+    assert decode_state_diff(encode_state_diff(diff)) == diff
