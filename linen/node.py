@@ -147,9 +147,7 @@ class Node:
         return key
 
     def _head_account(self, address: bytes) -> tuple[int, int]:
-        head = self.store.head()
-        state = self.engine._read_state(head)
-        return state.get_nonce(address), state.get_balance(address)
+        return self.engine.read_account(address, self.store.head())
 
     # -- RpcBackend ---------------------------------------------------------------------------
     def submit_raw_transaction(self, raw: bytes) -> bytes:

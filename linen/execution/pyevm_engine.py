@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from eth._utils.address import generate_contract_address
 from eth.abc import ComputationAPI
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
+from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.db.trie import make_trie_root_and_nodes
 from eth.vm.execution_context import ExecutionContext
@@ -116,6 +117,13 @@ class PyEvmEngine:
 
     def _read_state(self, header: BlockHeader) -> RecordingPragueState:
         return self._state(header)[0]
+
+    def read_account(self, address: bytes, header: BlockHeader) -> tuple[int, int]:
+        """(nonce, balance) at `header`: the pool's hot path, so a bare AccountDB, no EVM state."""
+        from linen.chain.kv import StateNodeReader
+
+        accounts = AccountDB(AtomicDB(StateNodeReader(self.store.kv)), header.state_root)
+        return accounts.get_nonce(address), accounts.get_balance(address)
 
     def get_balance(self, address: bytes, header: BlockHeader) -> int:
         return self._read_state(header).get_balance(address)
