@@ -14,7 +14,6 @@ from eth.abc import ComputationAPI
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
-from eth.db.trie import make_trie_root_and_nodes
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.byzantium.constants import (
     EIP658_TRANSACTION_STATUS_CODE_FAILURE,
@@ -32,6 +31,7 @@ from linen.execution.engine import AccountOverride, CallRequest, SealedExecution
 from linen.execution.recording import RecordingPragueState
 from linen.execution.transactions import TRANSACTION_BUILDER, PooledTransaction
 from linen.execution.types import CallResult, Log, TransactionExecution, merge_state_diffs
+from linen.primitives.ordered_trie import ordered_trie_root
 
 HISTORY_DEPTH = 256
 CALL_GAS_CAP = 50_000_000
@@ -312,8 +312,8 @@ class BlockBuilder:
     def finish(self) -> SealedExecution:
         """Compute the roots and bloom; the header still needs its Clique seal."""
         self.state.persist()
-        tx_root, _ = make_trie_root_and_nodes(tuple(p.tx for p in self.transactions))
-        receipt_root, _ = make_trie_root_and_nodes(tuple(self.receipts))
+        tx_root = ordered_trie_root([p.raw for p in self.transactions])
+        receipt_root = ordered_trie_root([r.encode() for r in self.receipts])
         bloom = 0
         for receipt in self.receipts:
             bloom |= receipt.bloom
