@@ -62,14 +62,14 @@ def _load(config_file, data_dir, rpc_port, rpc_host, genesis, block_period, crea
 async def _run_node(config, on_started) -> None:  # type: ignore[no-untyped-def]
     from linen.node import Node
 
-    node = Node(config)
-    await node.start()
-    on_started(node)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    node = Node(config)
+    await node.start()
+    on_started(node)
     await stop.wait()
     click.echo("shutting down...", err=True)
     await node.stop()

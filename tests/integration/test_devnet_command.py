@@ -1,0 +1,75 @@
+"""`linen devnet`: prints the RPC URL and funded accounts, writes devnet.json, resumes, stops on Ctrl-C."""
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.helpers import LINEN, ROOT, free_port, rpc
+
+pytestmark = pytest.mark.slow
+
+
+def start_devnet(data_dir, port, *extra):
+    proc = subprocess.Popen(
+        LINEN + ["devnet", "--data-dir", str(data_dir), "--rpc-port", str(port), "--block-period", "0.2", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("written to"):
+            return proc, "".join(lines)
+    proc.kill()
+    raise AssertionError("devnet did not start:\n" + "".join(lines) + proc.stderr.read())
+
+
+def test_devnet_prints_accounts_writes_json_and_stops_cleanly(tmp_path):
+    port = free_port()
+    data_dir = tmp_path / "devnet"
+    proc, output = start_devnet(data_dir, port)
+    try:
+        assert f"http://127.0.0.1:{port}" in output
+        assert "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" in output
+        info = json.loads((data_dir / "devnet.json").read_text())
+        assert info["l2"]["chainId"] == 59139
+        assert len(info["accounts"]) == 10
+        assert rpc(info["l2"]["rpc"], "eth_chainId")["result"] == hex(59139)
+        balance = rpc(info["l2"]["rpc"], "eth_getBalance", [info["accounts"][0]["address"], "latest"])["result"]
+        assert int(balance, 16) == 10_000 * 10**18
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+
+    # run again: same chain (genesis and head kept); --fresh starts over
+    proc, output = start_devnet(data_dir, port)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(20) == 0
+    proc, output = start_devnet(data_dir, port, "--fresh")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(20) == 0
+
+
+def test_node_refuses_a_data_dir_of_another_chain(tmp_path):
+    port = free_port()
+    data_dir = tmp_path / "chain"
+    proc, _ = start_devnet(data_dir, port)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(20)
+    genesis = tmp_path / "other.json"
+    genesis.write_text(json.dumps({"config": {"chainId": 1234}, "alloc": {}}))
+    result = subprocess.run(
+        LINEN + ["node", "--data-dir", str(data_dir), "--rpc-port", str(port), "--genesis", str(genesis)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )
+    assert result.returncode != 0
+    assert "holds a chain with genesis" in result.stderr
