@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import rlp
+from eth.exceptions import PyEVMError
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.transactions import SetCodeTransaction
 from eth_keys.exceptions import BadSignature
@@ -72,11 +73,11 @@ def decode_transaction(raw: bytes, chain_id: int) -> PooledTransaction:
         raise InvalidTransaction(f"transaction type not supported: type {tx_type}")
     try:
         tx = TRANSACTION_BUILDER.decode(raw)
-    except (rlp.DecodingError, rlp.DeserializationError, ValidationError, ValueError, TypeError, IndexError) as exc:
+    except (rlp.exceptions.RLPException, PyEVMError, ValidationError, ValueError, TypeError, IndexError) as exc:
         raise InvalidTransaction(f"rlp: malformed transaction: {_brief(exc)}") from None
     try:
         tx.validate()
-    except (ValidationError, ValueError, TypeError) as exc:
+    except (PyEVMError, ValidationError, ValueError, TypeError) as exc:
         raise InvalidTransaction(f"invalid transaction fields: {_brief(exc)}") from None
     _check_chain_id(tx, tx_type, chain_id)
     if tx.s == 0 or tx.r == 0 or tx.r >= SECP256K1_N:
@@ -85,7 +86,7 @@ def decode_transaction(raw: bytes, chain_id: int) -> PooledTransaction:
         raise InvalidTransaction("invalid sender: signature s is in the upper half of the curve order (high-s, EIP-2)")
     try:
         sender = tx.sender
-    except (BadSignature, ValidationError, ValueError) as exc:
+    except (BadSignature, PyEVMError, ValidationError, ValueError) as exc:
         raise InvalidTransaction(f"invalid sender: the signature does not recover a public key ({_brief(exc)})") from None
     intrinsic = tx.intrinsic_gas
     if tx.gas < intrinsic:

@@ -1,0 +1,146 @@
+"""JSON-RPC 2.0 envelopes: parsing, batches, notifications, and errors as EIP-1474 codes.
+
+Transport-independent (HTTP and WebSocket share it): bytes in, bytes (or nothing) out. Whatever a
+client sends, the answer is well-formed JSON-RPC; a handler that fails unexpectedly is logged with
+its traceback and answered -32603, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from linen.errors import ExecutionReverted, InvalidInput
+from linen.rpc.backend import RpcBackend
+from linen.rpc.errors import revert_reason
+from linen.rpc.format import d
+from linen.rpc.params import show
+
+log = logging.getLogger("linen.rpc")
+
+Handler = Callable[[RpcBackend, list], Any]
+
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
+LIMIT_EXCEEDED = -32005
+_NO_EXTRA: Mapping[str, Handler] = {}
+
+
+def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def _valid_id(value: object) -> bool:
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+
+
+def _error_from_exception(request_id: Any, method: str, exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ExecutionReverted):
+        reason = revert_reason(exc.data)
+        message = f"execution reverted: {reason}" if reason is not None else str(exc) or "execution reverted"
+        return error_response(request_id, exc.code, message, d(exc.data) if exc.data else None)
+    if isinstance(exc, InvalidInput):
+        return error_response(request_id, exc.code, str(exc) or type(exc).__name__)
+    log.exception("internal error in %s", show(method, 100))
+    return error_response(request_id, INTERNAL_ERROR, "internal error")
+
+
+class Dispatcher:
+    """Routes requests to handlers `(backend, params) -> result` by method name."""
+
+    def __init__(self, backend: RpcBackend, registry: Mapping[str, Handler]) -> None:
+        self.backend = backend
+        self.registry = registry
+
+    def call(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA) -> dict[str, Any] | None:
+        """Answer one request object; `None` for a notification (a request without "id")."""
+        if not isinstance(item, dict):
+            return error_response(None, INVALID_REQUEST, "invalid request: expected a JSON object")
+        is_call = "id" in item
+        request_id = item.get("id")
+        if not _valid_id(request_id):
+            return error_response(None, INVALID_REQUEST, "invalid request: id must be a string, a number or null")
+        if item.get("jsonrpc") != "2.0":
+            return error_response(request_id, INVALID_REQUEST, 'invalid request: "jsonrpc" must be "2.0"')
+        method = item.get("method")
+        if not isinstance(method, str) or not method:
+            return error_response(request_id, INVALID_REQUEST, 'invalid request: "method" must be a non-empty string')
+        params = item.get("params", [])
+        if params is None:
+            params = []
+        elif isinstance(params, dict):
+            return error_response(
+                request_id, INVALID_PARAMS, "params must be an array: methods take positional parameters"
+            )
+        elif not isinstance(params, list):
+            return error_response(request_id, INVALID_REQUEST, "invalid request: params must be an array")
+        handler = extra.get(method) or self.registry.get(method)
+        if handler is None:
+            if not is_call:
+                return None
+            return error_response(
+                request_id, METHOD_NOT_FOUND, f"the method {show(method, 100)} does not exist/is not available"
+            )
+        try:
+            result = handler(self.backend, params)
+        except Exception as exc:  # every failure must become an answer, never a crash
+            response = _error_from_exception(request_id, method, exc)
+        else:
+            response = {"jsonrpc": "2.0", "id": request_id, "result": result}
+        return response if is_call else None
+
+    async def handle(self, body: bytes, extra: Mapping[str, Handler] = _NO_EXTRA) -> bytes | None:
+        """Answer a request body (single or batch); `None` when nothing is to be sent back."""
+        limits = self.backend.limits
+        if len(body) > limits.max_request_bytes:
+            return _dumps(
+                error_response(
+                    None,
+                    LIMIT_EXCEEDED,
+                    f"request of {len(body)} bytes exceeds the limit of {limits.max_request_bytes} bytes: "
+                    "split it into smaller requests",
+                )
+            )
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return _dumps(error_response(None, PARSE_ERROR, f"parse error: {exc}"))
+        if not isinstance(payload, list):
+            response = self.call(payload, extra)
+            return None if response is None else _dumps(response)
+        if not payload:
+            return _dumps(error_response(None, INVALID_REQUEST, "invalid request: empty batch"))
+        if len(payload) > limits.max_batch_size:
+            return _dumps(
+                error_response(
+                    None,
+                    LIMIT_EXCEEDED,
+                    f"batch of {len(payload)} requests exceeds the limit of {limits.max_batch_size}: "
+                    "split it into smaller batches",
+                )
+            )
+        responses = []
+        for index, item in enumerate(payload):
+            if index:
+                await asyncio.sleep(0)  # let block production and other clients run between items
+            response = self.call(item, extra)
+            if response is not None:
+                responses.append(response)
+        return _dumps(responses) if responses else None
+
+
+def _dumps(payload: Any) -> bytes:
+    """Serialize an answer; a result orjson cannot encode (a handler bug) becomes -32603 for that item."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        if isinstance(payload, list):
+            return b"[" + b",".join(_dumps(item) for item in payload) + b"]"
+        log.exception("cannot serialize the answer to request id %r", payload.get("id"))
+        return orjson.dumps(error_response(payload.get("id"), INTERNAL_ERROR, "internal error"))

@@ -1,0 +1,20 @@
+"""The method registry: name -> handler `(backend, params) -> JSON-ready result`.
+
+Stateless handlers come from the method modules; filters are bound to the server's `FilterManager`.
+WebSocket connections add eth_subscribe/eth_unsubscribe per connection (see `subscriptions`).
+"""
+
+from __future__ import annotations
+
+from linen.rpc import blocks, eth, gas, logs, txpool
+from linen.rpc.dispatch import Handler
+from linen.rpc.filters import FilterManager
+
+
+def build_registry(filters: FilterManager) -> dict[str, Handler]:
+    registry: dict[str, Handler] = {}
+    for methods in (eth.METHODS, blocks.METHODS, gas.METHODS, logs.METHODS, txpool.METHODS, filters.methods()):
+        overlap = registry.keys() & methods.keys()
+        assert not overlap, f"methods registered twice: {sorted(overlap)}"
+        registry.update(methods)
+    return registry

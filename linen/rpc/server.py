@@ -1,0 +1,180 @@
+"""The JSON-RPC server: HTTP POST and WebSocket on the same port and path, as geth and anvil serve.
+
+Clients such as ethers and web3.py use `http://host:port` and `ws://host:port` interchangeably, so
+`/` answers POSTs and upgrades GETs that ask for a WebSocket. Handlers run on the event loop thread
+(the pool and the store's head are single-threaded by design); batches yield between items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSMsgType, web
+
+from linen.chain.types import Block
+from linen.rpc.backend import RpcBackend
+from linen.rpc.dispatch import LIMIT_EXCEEDED, Dispatcher, error_response
+from linen.rpc.filters import FilterManager
+from linen.rpc.methods import build_registry
+from linen.rpc.subscriptions import HTTP_METHODS, Connection, SubscriptionHub
+
+log = logging.getLogger("linen.rpc")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+WS_HEARTBEAT_SECONDS = 30.0  # pings find dead peers whose subscriptions would otherwise queue forever
+INFO_TEXT = "linen JSON-RPC: POST requests to this URL, or open a WebSocket on it\n"
+
+
+class RpcServer:
+    """Serves one `RpcBackend` on host:port (port 0 picks a free port; read it back from `.url`)."""
+
+    def __init__(self, backend: RpcBackend, host: str = "127.0.0.1", port: int = 8545) -> None:
+        self.backend = backend
+        self.host = host
+        self.port = port
+        self.filters = FilterManager(backend)
+        self.hub = SubscriptionHub()
+        self.dispatcher = Dispatcher(backend, build_registry(self.filters))
+        self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task | None = None
+        self._listening = False
+
+    @property
+    def _authority(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._authority}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self._authority}"
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise RuntimeError("RPC server already started")
+        app = web.Application()
+        app.router.add_get("/health", self._health)
+        app.router.add_route("*", "/", self._root)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+        if not self._listening:  # the backend has no way to remove a listener: register once per server
+            self.backend.add_block_listener(self._on_block)
+            self._listening = True
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_filters())
+        log.info("JSON-RPC listening on %s and %s", self.url, self.ws_url)
+
+    async def stop(self) -> None:
+        if self._runner is None:
+            return
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.hub.close_all()
+        await self._runner.cleanup()
+        self._runner = None
+
+    # -- events ----------------------------------------------------------------------------------
+    def _on_block(self, block: Block) -> None:
+        """The backend's block listener: must never raise into the block producer."""
+        if self._runner is None:
+            return
+        try:
+            self.hub.publish(block)
+        except Exception:
+            log.exception("failed to publish block %d to subscribers", block.number)
+
+    async def _sweep_filters(self) -> None:
+        interval = max(1.0, min(self.backend.limits.filter_timeout_seconds / 2, 60.0))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.filters.expire()
+            except Exception:
+                log.exception("filter sweep failed")
+
+    # -- HTTP --------------------------------------------------------------------------------------
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _root(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":
+            return await self._http(request)
+        if request.method == "OPTIONS":
+            return web.Response(status=204, headers=CORS_HEADERS)
+        if request.method == "GET":
+            if request.headers.get("Upgrade", "").lower() == "websocket":
+                return await self._websocket(request)
+            return web.Response(text=INFO_TEXT, headers=CORS_HEADERS)
+        return web.Response(status=405, text="use POST for JSON-RPC, or GET with a WebSocket upgrade\n")
+
+    async def _read_body(self, request: web.Request, limit: int) -> bytes | None:
+        """The body, or None as soon as it exceeds `limit` (never buffers more than limit + a chunk)."""
+        if request.content_length is not None and request.content_length > limit:
+            return None
+        chunks, size = [], 0
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _http(self, request: web.Request) -> web.Response:
+        limit = self.backend.limits.max_request_bytes
+        body = await self._read_body(request, limit)
+        if body is None:
+            size = request.content_length
+            message = f"request body {'of ' + str(size) + ' bytes ' if size else ''}exceeds the limit of {limit} bytes"
+            return web.json_response(
+                error_response(None, LIMIT_EXCEEDED, message + ": split it into smaller requests"),
+                headers=CORS_HEADERS,
+            )
+        reply = await self.dispatcher.handle(body, HTTP_METHODS)
+        return web.Response(body=reply or b"", content_type="application/json", headers=CORS_HEADERS)
+
+    # -- WebSocket ---------------------------------------------------------------------------------
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        limits = self.backend.limits
+        # aiohttp drops frames over max_msg_size with close code 1009; messages between the limit
+        # and twice it still get a JSON-RPC -32005 answer from the dispatcher.
+        ws = web.WebSocketResponse(max_msg_size=2 * limits.max_request_bytes, heartbeat=WS_HEARTBEAT_SECONDS)
+        await ws.prepare(request)
+        connection = Connection(ws, limits.max_filters)
+        self.hub.connections.add(connection)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    body = message.data.encode()
+                elif message.type == WSMsgType.BINARY:
+                    body = message.data
+                else:
+                    break
+                reply = await self.dispatcher.handle(body, connection.methods)
+                if reply is not None:
+                    connection.send(reply)
+                connection.activate()
+                if connection.closed:
+                    break
+        finally:
+            self.hub.connections.discard(connection)
+            await connection.close()
+        return ws
