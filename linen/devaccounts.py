@@ -7,7 +7,7 @@ kept out of the funded ten so fee income never muddles a test account's balance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from eth_account import Account
 
@@ -23,7 +23,7 @@ class DevAccount:
     private_key: str  # 0x-hex
 
 
-@lru_cache(maxsize=None)
+@cache
 def dev_account(index: int) -> DevAccount:
     Account.enable_unaudited_hdwallet_features()
     acct = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
