@@ -70,6 +70,7 @@ class Node:
             max_logs_results=config.max_logs_results,
         )
         self.min_gas_price = config.min_gas_price
+        self.min_base_fee = config.min_base_fee
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.kv = KeyValueStore(config.data_dir / "chain")
         self.store = ChainStore(self.kv)

@@ -14,6 +14,7 @@ from eth.abc import ComputationAPI
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
+from eth.exceptions import Revert
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.byzantium.constants import (
     EIP658_TRANSACTION_STATUS_CODE_FAILURE,
@@ -65,6 +66,8 @@ def _error_text(computation: ComputationAPI) -> str | None:
     if computation.is_success:
         return None
     error = computation.error
+    if isinstance(error, Revert):  # py-evm's text for a revert is the payload's repr: say it plainly
+        return "execution reverted"
     return str(error) or type(error).__name__
 
 

@@ -130,3 +130,26 @@ def test_state_diff_codec_round_trips(node):
     block = node.producer.produce_block()
     diff = node.store.state_diff(block.hash)
     assert decode_state_diff(encode_state_diff(diff)) == diff
+
+
+def test_estimate_gas_and_call_report_reverts_and_overrides(node):
+    from linen.errors import ExecutionReverted
+    from linen.execution.engine import AccountOverride, CallRequest
+
+    alice = signers()[0]
+    reverting = bytes.fromhex("60006000fd")
+    init = bytes.fromhex("64") + reverting + bytes.fromhex("600052" "6005" "601b" "f3")
+    node.submit_raw_transaction(alice.sign(to=b"", data=init, gas=100_000))
+    contract = node.producer.produce_block().receipts[0].contract_address
+    head = node.store.head()
+    request = CallRequest(sender=alice.raw_address, to=contract)
+    with pytest.raises(ExecutionReverted):
+        node.engine.estimate_gas(request, head, {})
+    result = node.engine.call(request, head, {})
+    assert not result.success and result.error == "execution reverted"
+    # with the code overridden to STOP, the same call succeeds and costs the intrinsic gas
+    stop = {contract: AccountOverride(code=b"\x00")}
+    assert node.engine.call(request, head, stop).success
+    assert node.engine.estimate_gas(request, head, stop) == 21_000
+    transfer = CallRequest(sender=alice.raw_address, to=signers()[1].raw_address, value=1)
+    assert node.engine.estimate_gas(transfer, head, {}) == 21_000
