@@ -138,7 +138,7 @@ def bench() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/throughput.json"))
 def bench_throughput(seconds: float, senders: int, out: Path) -> None:
     """Sustained inclusion rate and latency, Linen vs anvil."""
-    from bench.throughput import run
+    from linen.benchmarks.throughput import run
 
     result = run(seconds=seconds, senders=senders, out=out)
     click.echo(json.dumps(result["summary"], indent=2))

@@ -6,6 +6,7 @@ JSON-RPC and keeps serving.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -158,8 +159,6 @@ def test_internal_errors_are_answered_and_logged(tmp_path, caplog):
 
     registry["debug_broken"] = broken
     registry["debug_unserializable"] = lambda backend, params: object()
-    import asyncio
-
     dispatcher = Dispatcher(backend, registry)
     reply = json.loads(asyncio.run(dispatcher.handle(json.dumps(req("debug_broken")).encode())))
     assert reply["error"] == {"code": -32603, "message": "internal error"}
