@@ -1009,6 +1009,7 @@ def summarise(detail: dict[str, dict[str, dict[str, Any]]], kinds: Sequence[str]
                 "included": case["included"],
                 "not_included": case["not_included"],
                 "errors": case["errors"],
+                "other_processes_cpu_share": case["other_processes_cpu_share_in_window"],
             }
             if "profile" in case:
                 row[target]["time_per_tx_us"] = case["profile"]["per_tx_us"]
@@ -1024,6 +1025,11 @@ def summarise(detail: dict[str, dict[str, dict[str, Any]]], kinds: Sequence[str]
 def _fmt(value: Any, width: int) -> str:
     text = "-" if value is None else (f"{value:,.1f}" if isinstance(value, float) else str(value))
     return text.rjust(width)
+
+
+def _positive(value: float | None) -> float | str | None:
+    # The log's timings are wall-clock: on a busy machine they can exceed the node's CPU time.
+    return "n/a" if value is not None and value < 0 else value
 
 
 def _pct(share: float | None) -> str | None:
@@ -1066,7 +1072,7 @@ def format_table(result: dict[str, Any]) -> str:
             ("commit: write block (log)", lambda c: c["profile"]["per_tx_us"]["commit"]),
             ("producer total (log)", lambda c: c["profile"]["per_tx_us"]["producer_total"]),
             ("decode+recover (in-process)", lambda c: c["profile"]["per_tx_us"]["decode_recover"]),
-            ("node CPU outside producer / submitted tx", lambda c: c["profile"]["node_cpu_outside_producer_per_submitted_tx_us"]),
+            ("node CPU outside producer / submitted tx", lambda c: _positive(c["profile"]["node_cpu_outside_producer_per_submitted_tx_us"])),
             ("node CPU / tx included in window", lambda c: c["profile"]["node_cpu_per_included_tx_us"]),
             ("producer busy, % of window", lambda c: _pct(c["profile"]["producer_busy_share_in_window"])),
             ("node CPU, % of one core", lambda c: _pct(c["node_cpu_share_in_window"])),

@@ -1,0 +1,38 @@
+"""Smoke test of the throughput benchmark: a short run against a real Linen node and a real anvil."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from linen.benchmarks.throughput import run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.timeout(600)
+def test_throughput_benchmark_smoke(tmp_path):
+    out = tmp_path / "results" / "throughput.json"
+    result = run(seconds=3, senders=10, out=out, targets=("linen", "anvil"), kinds=("eth",), echo=lambda _: None)
+
+    written = json.loads(out.read_text())
+    assert written["summary"] == result["summary"]
+    assert set(written["targets"]) == {"linen", "anvil"}
+    assert written["machine"]["cpus"] >= 1 and written["date"]
+    for target in ("linen", "anvil"):
+        case = written["targets"][target]["eth"]
+        assert "error" not in case, case.get("error")
+        assert case["included"] > 0, target
+        assert case["included_in_window"] > 0, target
+        # Every tx in the blocks the watcher saw was one of ours, and was one the node accepted from us.
+        assert case["foreign_included"] == 0, case["foreign_sample"]
+        assert case["included_unsent"] == 0
+        assert case["included"] <= case["submitted"]
+        assert case["inclusion_rate_tps"] > 0
+        assert case["latency_ms"]["p50"] is not None and case["latency_ms"]["p50"] <= case["latency_ms"]["p99"]
+        assert case["receipts_sampled"]["status_ok"] == case["receipts_sampled"]["sampled"] > 0
+    assert written["summary"]["eth"]["ratio_linen_over_anvil"] > 0
+    profile = written["targets"]["linen"]["eth"]["profile"]
+    assert profile["blocks_logged"] > 0 and profile["blocks_missing_log_line"] == 0
+    assert profile["per_tx_us"]["exec"] > 0 and profile["decode_recover_in_process"]["txs"] > 0
