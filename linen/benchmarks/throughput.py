@@ -76,7 +76,7 @@ BALANCE_OF_SELECTOR = bytes.fromhex("70a08231")  # balanceOf(address)
 POOL_PER_SENDER = 64  # Linen's txpool max-per-sender (and max nonce gap)
 POOL_SIZE = 10_000  # Linen's txpool max-pool-size
 DEFAULT_WINDOW = 48  # unconfirmed txs per sender the submitter allows
-DEFAULT_CONNECTIONS = 8
+DEFAULT_CONNECTIONS = 32  # anvil keeps scaling up to ~32-64 on 2 cores; Linen is CPU-bound either way
 DEFAULT_MAX_PRESIGN = 150_000  # txs pre-signed per (target, kind) at most (~40 us each to sign)
 WATCH_INTERVAL = 0.025  # seconds between eth_blockNumber polls
 MAX_ATTEMPTS = 5  # sends of one tx before its sender is given up
@@ -866,13 +866,17 @@ async def _measure_case(
         cpu0, client0, busy0 = proc.cpu_seconds(), _own_cpu(), _machine_busy_cpu()
         t0, t0_wall = time.perf_counter(), time.time()
         t1 = t0 + seconds
+
+        async def at_window_end() -> tuple[float | None, float, float | None, int]:
+            await asyncio.sleep(max(0.0, t1 - time.perf_counter()))
+            exhausted = sum(1 for lane in pump.lanes if not lane.has_work() and not lane.dead)
+            return proc.cpu_seconds(), _own_cpu(), _machine_busy_cpu(), exhausted
+
+        # Sampled at t1 sharp: a request sent just before t1 may be answered much later (the node can be
+        # busy sealing a block), and the workers only return once it is.
+        window_end = asyncio.create_task(at_window_end())
         await pump.run(connections, deadline=t1)
-        # Workers stop sending at t1; a request started just before t1 may still be answered after it.
-        now = time.perf_counter()
-        if now < t1:
-            await asyncio.sleep(t1 - now)
-        cpu1, client1, busy1 = proc.cpu_seconds(), _own_cpu(), _machine_busy_cpu()
-        exhausted = sum(1 for lane in pump.lanes if not lane.has_work() and not lane.dead)
+        cpu1, client1, busy1, exhausted = await window_end
         drain_started = time.perf_counter()
         await pump.wait_included(timeout=drain_timeout, stall=min(30.0, drain_timeout))
         drain_s = time.perf_counter() - drain_started
