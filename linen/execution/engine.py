@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from linen.chain.types import BlockHeader
+from linen.chain.types import Block, BlockHeader, BlockTransaction, Receipt
 from linen.execution.transactions import PooledTransaction
 from linen.execution.types import CallResult, StateDiff, TransactionExecution
 
@@ -50,6 +50,23 @@ class SealedExecution:
     transactions: list[PooledTransaction]
     state_writes: dict[bytes, bytes]
     state_diff: StateDiff
+
+    def to_block(self, header: BlockHeader) -> Block:
+        """The block as the store keeps it, under `header` (the sealed form of `self.header`)."""
+        transactions = tuple(BlockTransaction(p.raw, p.sender, p.hash) for p in self.transactions)
+        receipts = tuple(
+            Receipt(
+                tx_type=p.type,
+                status=int(e.success),
+                cumulative_gas_used=e.cumulative_gas_used,
+                gas_used=e.gas_used,
+                effective_gas_price=e.effective_gas_price,
+                contract_address=e.contract_address,
+                logs=e.logs,
+            )
+            for p, e in zip(self.transactions, self.executions, strict=True)
+        )
+        return Block(header, transactions, receipts)
 
 
 class BlockBuilderAPI(Protocol):

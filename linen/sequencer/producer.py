@@ -18,7 +18,7 @@ from eth_keys import keys
 
 from linen.chain.codec import encode_state_diff
 from linen.chain.store import ChainStore
-from linen.chain.types import Block, BlockHeader, BlockTransaction, Receipt
+from linen.chain.types import Block, BlockHeader
 from linen.errors import InvalidTransaction
 from linen.execution.pyevm_engine import PyEvmEngine
 from linen.protocol.fees import next_base_fee
@@ -128,22 +128,7 @@ class BlockProducer:
         signed_header = seal_header(sealed.header, self.config.vanity, self.key)
         timings.seal = time.perf_counter() - mark
 
-        block = Block(
-            header=signed_header,
-            transactions=tuple(BlockTransaction(p.raw, p.sender, p.hash) for p in sealed.transactions),
-            receipts=tuple(
-                Receipt(
-                    tx_type=p.type,
-                    status=int(e.success),
-                    cumulative_gas_used=e.cumulative_gas_used,
-                    gas_used=e.gas_used,
-                    effective_gas_price=e.effective_gas_price,
-                    contract_address=e.contract_address,
-                    logs=e.logs,
-                )
-                for p, e in zip(sealed.transactions, sealed.executions, strict=True)
-            ),
-        )
+        block = sealed.to_block(signed_header)
         mark = time.perf_counter()
         self.store.commit_block(block, sealed.state_writes, encode_state_diff(sealed.state_diff))
         timings.commit = time.perf_counter() - mark

@@ -27,7 +27,7 @@ from linen.chain.codec import encode_state_diff
 from linen.chain.genesis import GenesisAccount
 from linen.chain.kv import KeyValueStore
 from linen.chain.store import ChainStore
-from linen.chain.types import Block, BlockHeader, BlockTransaction, Receipt
+from linen.chain.types import Block, BlockHeader
 from linen.execution.pyevm_engine import PyEvmEngine
 from linen.execution.transactions import decode_transaction
 from linen.protocol.fees import next_base_fee
@@ -167,20 +167,7 @@ class TestChain:
         for raw in raws:
             builder.apply(decode_transaction(raw, CHAIN_ID))
         sealed = builder.finish()
-        transactions = tuple(BlockTransaction(p.raw, p.sender, p.hash) for p in sealed.transactions)
-        receipts = tuple(
-            Receipt(
-                tx_type=p.type,
-                status=int(e.success),
-                cumulative_gas_used=e.cumulative_gas_used,
-                gas_used=e.gas_used,
-                effective_gas_price=e.effective_gas_price,
-                contract_address=e.contract_address,
-                logs=e.logs,
-            )
-            for p, e in zip(sealed.transactions, sealed.executions, strict=True)
-        )
-        block = Block(sealed.header, transactions, receipts)
+        block = sealed.to_block(sealed.header)
         self.store.commit_block(block, sealed.state_writes, encode_state_diff(sealed.state_diff))
         return block
 
