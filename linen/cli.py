@@ -38,14 +38,21 @@ def _node_options(fn):  # type: ignore[no-untyped-def]
         click.option("--block-period", type=float, help="Seconds between blocks (default 2)."),
         click.option("--create-empty-blocks/--no-create-empty-blocks", default=None, help="Seal blocks with no txs."),
         click.option("--sequencer-key", help="Clique signer private key (0x-hex); default: the dev sequencer key."),
+        click.option("--traces-limits", help="Trace-limits TOML ([traces_limits], [traces_limits_large]); default: seed."),
+        click.option("--traces-dir", help="Where conflated trace files are written; default: <data-dir>/traces."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _load(config_file, data_dir, rpc_port, rpc_host, genesis, block_period, create_empty_blocks, sequencer_key, default_dir):  # type: ignore[no-untyped-def]
+def _load(  # type: ignore[no-untyped-def]
+    config_file, data_dir, rpc_port, rpc_host, genesis, block_period, create_empty_blocks, sequencer_key,
+    traces_limits, traces_dir, default_dir,
+):
     overrides = {
+        ("tracer", "limits-file"): traces_limits,
+        ("tracer", "traces-dir"): traces_dir,
         ("node", "data-dir"): data_dir,
         ("node", "genesis"): genesis,
         ("rpc", "port"): rpc_port,

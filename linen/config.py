@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from linen.errors import ConfigError
+from linen.protocol.profitability import ProfitabilityParams
+from linen.sequencer.rules import SequencerRules
 
 # (section, key) -> (type, default)
 SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
@@ -31,6 +33,22 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("sequencer", "fee-recipient"): (str, ""),
     ("sequencer", "min-base-fee"): (int, 7),
     ("sequencer", "min-gas-price"): (int, 0),
+    ("sequencer", "deny-list"): (str, ""),  # comma-separated addresses, refused as sender and recipient
+    ("sequencer", "priority-senders"): (str, ""),  # comma-separated addresses whose transactions go first
+    ("sequencer", "max-tx-calldata-size"): (int, 60_000),
+    ("sequencer", "max-tx-gas-limit"): (int, 24_000_000),
+    ("sequencer", "max-tx-selection-time"): (float, 2.0),
+    ("sequencer", "blob-size-limit"): (int, 131_072),
+    ("sequencer", "compressed-block-header-overhead"): (int, 1_024),
+    ("sequencer", "min-margin"): (float, 1.0),
+    ("sequencer", "tx-pool-min-margin"): (float, 0.5),
+    ("sequencer", "estimate-gas-min-margin"): (float, 1.2),
+    ("sequencer", "fixed-cost-wei"): (int, 0),
+    ("sequencer", "variable-cost-wei"): (int, 1),  # L2 wei per compressed byte: the devnet L1 blob gas price
+    ("tracer", "enabled"): (bool, True),
+    ("tracer", "limits-file"): (str, ""),  # empty: the seed limits shipped with Linen
+    ("tracer", "traces-dir"): (str, ""),  # empty: <data-dir>/traces
+    ("tracer", "l2-message-service"): (str, ""),
     ("txpool", "max-pool-size"): (int, 10_000),
     ("txpool", "max-per-sender"): (int, 64),
     ("txpool", "max-nonce-gap"): (int, 64),
@@ -58,6 +76,55 @@ class NodeConfig:
     max_per_sender: int
     max_nonce_gap: int
     price_bump_percent: int
+    rules: SequencerRules
+    tracer_enabled: bool
+    traces_limits_file: Path | None
+    traces_dir: Path
+    l2_message_service: bytes | None
+
+
+def _address(text: str, where: str) -> bytes:
+    text = text.strip()
+    body = text[2:] if text[:2] in ("0x", "0X") else text
+    try:
+        address = bytes.fromhex(body)
+    except ValueError:
+        address = b""
+    if len(address) != 20:
+        raise ConfigError(f"{where}: {text!r} is not a 20-byte hex address")
+    return address
+
+
+def _address_set(text: str, where: str) -> frozenset[bytes]:
+    return frozenset(_address(part, where) for part in text.split(",") if part.strip())
+
+
+def _rules(values: dict[tuple[str, str], Any]) -> SequencerRules:
+    def get(key: str) -> Any:
+        return values[("sequencer", key)]
+
+    for key in ("max-tx-calldata-size", "max-tx-gas-limit", "blob-size-limit"):
+        if get(key) <= 0:
+            raise ConfigError(f"sequencer.{key} must be positive, got {get(key)}")
+    if get("compressed-block-header-overhead") >= get("blob-size-limit"):
+        raise ConfigError("sequencer.compressed-block-header-overhead must be below sequencer.blob-size-limit")
+    for key in ("min-margin", "tx-pool-min-margin", "estimate-gas-min-margin", "max-tx-selection-time"):
+        if get(key) < 0:
+            raise ConfigError(f"sequencer.{key} must not be negative, got {get(key)}")
+    return SequencerRules(
+        min_gas_price=get("min-gas-price"),
+        deny_list=_address_set(get("deny-list"), "sequencer.deny-list"),
+        max_tx_calldata_size=get("max-tx-calldata-size"),
+        max_tx_gas_limit=get("max-tx-gas-limit"),
+        priority_senders=_address_set(get("priority-senders"), "sequencer.priority-senders"),
+        max_tx_selection_time=get("max-tx-selection-time"),
+        blob_size_limit=get("blob-size-limit"),
+        compressed_block_header_overhead=get("compressed-block-header-overhead"),
+        min_margin=get("min-margin"),
+        tx_pool_min_margin=get("tx-pool-min-margin"),
+        estimate_gas_min_margin=get("estimate-gas-min-margin"),
+        profitability=ProfitabilityParams(get("fixed-cost-wei"), get("variable-cost-wei")),
+    )
 
 
 def _coerce(value: Any, kind: type, where: str) -> Any:
@@ -100,8 +167,12 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         if value is not None:
             values[(section, key)] = _coerce(value, SCHEMA[(section, key)][0], f"--{key}")
     genesis = values[("node", "genesis")]
+    data_dir = Path(values[("node", "data-dir")])
+    limits_file = values[("tracer", "limits-file")]
+    traces_dir = values[("tracer", "traces-dir")]
+    message_service = values[("tracer", "l2-message-service")]
     return NodeConfig(
-        data_dir=Path(values[("node", "data-dir")]),
+        data_dir=data_dir,
         genesis=Path(genesis) if genesis else None,
         rpc_host=values[("rpc", "host")],
         rpc_port=values[("rpc", "port")],
@@ -119,4 +190,9 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         max_per_sender=values[("txpool", "max-per-sender")],
         max_nonce_gap=values[("txpool", "max-nonce-gap")],
         price_bump_percent=values[("txpool", "price-bump-percent")],
+        rules=_rules(values),
+        tracer_enabled=values[("tracer", "enabled")],
+        traces_limits_file=Path(limits_file) if limits_file else None,
+        traces_dir=Path(traces_dir) if traces_dir else data_dir / "traces",
+        l2_message_service=_address(message_service, "tracer.l2-message-service") if message_service else None,
     )

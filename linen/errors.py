@@ -30,6 +30,19 @@ class InvalidTransaction(InvalidInput):
     code = -32003
 
 
+class TransactionRefused(InvalidTransaction):
+    """A sequencer rule refused a transaction; `reason` is Linea's selection-result name.
+
+    The reason goes out in the JSON-RPC error's `data` so a client can tell the rules apart
+    without parsing the message.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.rpc_data = {"reason": reason}
+
+
 class ResourceNotFound(InvalidInput):
     code = -32001
 

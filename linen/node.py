@@ -25,11 +25,15 @@ from linen.chain.store import ChainStore
 from linen.chain.types import Block, BlockHeader
 from linen.config import NodeConfig
 from linen.devaccounts import sequencer_dev_account
-from linen.errors import ConfigError, InvalidTransaction
+from linen.errors import ConfigError, InvalidTransaction, TransactionRefused
 from linen.execution.pyevm_engine import PyEvmEngine
+from linen.execution.tracer.limits import load_trace_limits
 from linen.execution.transactions import decode_transaction
+from linen.protocol.fees import next_base_fee
 from linen.rpc.backend import RpcLimits
+from linen.sequencer.exclusions import ExclusionStore
 from linen.sequencer.producer import BlockProducer, ProducerConfig
+from linen.sequencer.rules import check_submission
 from linen.sequencer.txpool import TxPool, TxPoolConfig
 
 log = logging.getLogger(__name__)
@@ -71,12 +75,17 @@ class Node:
         )
         self.min_gas_price = config.min_gas_price
         self.min_base_fee = config.min_base_fee
+        self.rules = config.rules
+        self.trace_limits = load_trace_limits(config.traces_limits_file)  # refuses a bad file before anything opens
+        self.tracer_enabled = config.tracer_enabled
+        self.traces_dir = config.traces_dir
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.kv = KeyValueStore(config.data_dir / "chain")
         self.store = ChainStore(self.kv)
         genesis = self._genesis()
         self.chain_id = genesis.chain_id
-        self.engine = PyEvmEngine(self.store, self.chain_id)
+        self.engine = PyEvmEngine(self.store, self.chain_id, record_opcodes=config.tracer_enabled)
+        self.exclusions = ExclusionStore(self.kv)
         self._init_or_check_genesis(genesis)
         key = self._sequencer_key(genesis)
         self.pool = TxPool(
@@ -100,7 +109,11 @@ class Node:
                 create_empty_blocks=config.create_empty_blocks,
                 fee_recipient=fee_recipient,
                 min_base_fee=config.min_base_fee,
+                rules=config.rules,
+                trace_limits=self.trace_limits.regular if config.tracer_enabled else None,
+                l2_message_service=config.l2_message_service,
             ),
+            self.exclusions,
         )
         self.rpc = None
         self._producer_task: asyncio.Task | None = None
@@ -153,11 +166,22 @@ class Node:
     # -- RpcBackend ---------------------------------------------------------------------------
     def submit_raw_transaction(self, raw: bytes) -> bytes:
         ptx = decode_transaction(raw, self.chain_id)
-        gas_limit = self.store.head().gas_limit
-        if ptx.gas > gas_limit:
-            raise InvalidTransaction(f"exceeds block gas limit: transaction gas {ptx.gas} is above the block limit {gas_limit}")
+        excluded = self.exclusions.get(ptx.hash)
+        if excluded is not None:
+            raise TransactionRefused(excluded.reason, f"transaction is unexecutable: {excluded.message}")
+        head = self.store.head()
+        if ptx.gas > head.gas_limit:
+            raise InvalidTransaction(
+                f"exceeds block gas limit: transaction gas {ptx.gas} is above the block limit {head.gas_limit}"
+            )
+        check_submission(ptx, self.rules, self.pending_base_fee())
         self.pool.add(ptx)
         return ptx.hash
+
+    def pending_base_fee(self) -> int:
+        """The base fee of the next block (what submission-time fee rules compare with)."""
+        head = self.store.head()
+        return next_base_fee(head.base_fee_per_gas, head.gas_used, head.gas_limit, self.min_base_fee)
 
     def add_block_listener(self, listener: Callable[[Block], None]) -> None:
         self.producer.listeners.append(listener)

@@ -14,7 +14,7 @@ from pathlib import Path
 import lmdb
 from eth.db.backends.base import BaseDB
 
-TABLES = ("state", "headers", "canonical", "bodies", "receipts", "txindex", "diffs", "meta")
+TABLES = ("state", "headers", "canonical", "bodies", "receipts", "txindex", "diffs", "meta", "traces", "exclusions")
 DEFAULT_MAP_SIZE = 1 << 40  # 1 TiB of address space; the file grows only as data is written
 
 

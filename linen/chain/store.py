@@ -83,10 +83,22 @@ class ChainStore:
         data = self.kv.get("diffs", block_hash)
         return None if data is None else decode_state_diff(data)
 
-    def commit_block(self, block: Block, state_writes: dict[bytes, bytes], encoded_diff: bytes) -> None:
-        """Persist a sealed block atomically and make it the head."""
+    def trace_counts(self, block_hash: bytes) -> bytes | None:
+        """The block's encoded per-module line counts (see `linen.execution.tracer.counts`), if it was traced."""
+        return self.kv.get("traces", block_hash)
+
+    def code(self, code_hash: bytes) -> bytes | None:
+        """Contract bytecode by its keccak hash (py-evm keeps code in the state table under that key)."""
+        return self.kv.get("state", code_hash)
+
+    def commit_block(
+        self, block: Block, state_writes: dict[bytes, bytes], encoded_diff: bytes, encoded_traces: bytes | None = None
+    ) -> None:
+        """Persist a sealed block (and its trace counts) atomically and make it the head."""
         block_hash = block.hash
         puts: list[tuple[str, bytes, bytes]] = [("state", k, v) for k, v in state_writes.items()]
+        if encoded_traces is not None:
+            puts.append(("traces", block_hash, encoded_traces))
         puts.append(("headers", block_hash, rlp.encode(block.header)))
         puts.append(("canonical", _number_key(block.number), block_hash))
         puts.append(("bodies", block_hash, encode_body(block.transactions)))

@@ -75,6 +75,9 @@ class BlockBuilderAPI(Protocol):
     def apply(self, ptx: PooledTransaction) -> TransactionExecution:
         """Execute one transaction on the block; raises InvalidTransaction (state untouched) if it cannot go in."""
 
+    def undo_last(self) -> None:
+        """Revert the last applied transaction (state, gas, receipts), e.g. when it overflows a limit."""
+
     def finish(self) -> SealedExecution: ...
 
 

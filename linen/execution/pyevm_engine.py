@@ -265,6 +265,7 @@ class BlockBuilder:
         self.executions: list[TransactionExecution] = []
         self.transactions: list[PooledTransaction] = []
         self.receipts: list = []
+        self._undo_snapshot = None  # the snapshot taken before the last applied transaction
 
     @property
     def gas_remaining(self) -> int:
@@ -277,16 +278,18 @@ class BlockBuilder:
         state = self.state
         state.lock_changes()
         snapshot = state.snapshot()
+        self._undo_snapshot = None
         state.account_db.start_recording()
         opcodes: list | None = [] if self.engine.record_opcodes else None
-        state.opcode_log = opcodes
+        frames: list | None = [] if self.engine.record_opcodes else None
+        state.opcode_log, state.frame_log = opcodes, frames
         try:
             computation = state.apply_transaction(tx)
         except ValidationError as exc:
             state.revert(snapshot)
             raise InvalidTransaction(_translate_validation_error(str(exc))) from None
         finally:
-            state.opcode_log = None
+            state.opcode_log = state.frame_log = None
         gas_used = PragueVM.finalize_gas_used(tx, computation)
         self.gas_used += gas_used
         status = EIP658_TRANSACTION_STATUS_CODE_SUCCESS if computation.is_success else EIP658_TRANSACTION_STATUS_CODE_FAILURE
@@ -306,14 +309,28 @@ class BlockBuilder:
             opcodes=tuple(opcodes or ()),
             effective_gas_price=min(ptx.max_fee_per_gas, base_fee + ptx.max_priority_fee_per_gas),
             receipt=receipt,
+            frames=tuple(frames or ()),
         )
         self.executions.append(execution)
         self.transactions.append(ptx)
         self.receipts.append(receipt)
+        self._undo_snapshot = snapshot
         return execution
+
+    def undo_last(self) -> None:
+        """Take the last applied transaction back out (a selection rule refused it after it ran)."""
+        if self._undo_snapshot is None:
+            raise RuntimeError("no transaction to undo: only the last one applied can be taken back")
+        self.state.revert(self._undo_snapshot)
+        self._undo_snapshot = None
+        execution = self.executions.pop()
+        self.transactions.pop()
+        self.receipts.pop()
+        self.gas_used -= execution.gas_used
 
     def finish(self) -> SealedExecution:
         """Compute the roots and bloom; the header still needs its Clique seal."""
+        self._undo_snapshot = None
         self.state.persist()
         tx_root = ordered_trie_root([p.raw for p in self.transactions])
         receipt_root = ordered_trie_root([r.encode() for r in self.receipts])

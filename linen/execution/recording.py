@@ -3,7 +3,9 @@
 `RecordingAccountDB` notes, on the first touch of every account field or storage slot within a
 transaction, its value before the transaction; at the end the engine reads the new values. Reads
 are recorded too (prior == new), because the sparse Merkle state of issue 4 proves reads as well.
-`RecordingComputation` appends each executed instruction to `state.opcode_log` when one is set.
+`RecordingComputation` appends each executed instruction, with the stack operands it consumes and
+the memory size before it, to `state.opcode_log`, and each finished message frame to
+`state.frame_log`, when those logs are set (the tracer's inputs).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from eth.db.account import AccountDB
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState
 
-from linen.execution.types import AccountDiff, ExecutedOpcode, StateDiff
+from linen.execution.types import AccountDiff, ExecutedFrame, ExecutedOpcode, StateDiff
 
 
 class RecordingAccountDB(AccountDB):
@@ -120,26 +122,89 @@ class RecordingAccountDB(AccountDB):
         super().touch_account(address)
 
 
-class _RecordingOpcode:
-    """Wraps one py-evm opcode function to log (pc, opcode, depth, code address) before running it."""
+def _stack_inputs() -> list[int]:
+    """How many stack items each opcode consumes (the operands the tracer sees)."""
+    inputs = [0] * 256
+    for first, last, count in (
+        (0x01, 0x07, 2), (0x08, 0x09, 3), (0x0A, 0x0B, 2), (0x10, 0x14, 2), (0x15, 0x15, 1),
+        (0x16, 0x18, 2), (0x19, 0x19, 1), (0x1A, 0x1D, 2), (0x20, 0x20, 2), (0x31, 0x31, 1),
+        (0x35, 0x35, 1), (0x37, 0x37, 3), (0x39, 0x39, 3), (0x3B, 0x3B, 1), (0x3C, 0x3C, 4),
+        (0x3E, 0x3E, 3), (0x3F, 0x3F, 1), (0x40, 0x40, 1), (0x49, 0x49, 1), (0x50, 0x51, 1),
+        (0x52, 0x53, 2), (0x54, 0x54, 1), (0x55, 0x55, 2), (0x56, 0x56, 1), (0x57, 0x57, 2),
+        (0x5C, 0x5C, 1), (0x5D, 0x5D, 2), (0x5E, 0x5E, 3), (0xF0, 0xF0, 3), (0xF1, 0xF2, 7),
+        (0xF3, 0xF3, 2), (0xF4, 0xF4, 6), (0xF5, 0xF5, 4), (0xFA, 0xFA, 6), (0xFD, 0xFD, 2),
+        (0xFF, 0xFF, 1),
+    ):  # fmt: skip
+        for opcode in range(first, last + 1):
+            inputs[opcode] = count
+    for topics in range(5):
+        inputs[0xA0 + topics] = 2 + topics
+    return inputs
 
-    __slots__ = ("fn", "opcode", "mnemonic")
+
+STACK_INPUTS = _stack_inputs()
+
+
+def _as_int(value: int | bytes) -> int:
+    return value if isinstance(value, int) else int.from_bytes(value, "big")
+
+
+class _RecordingOpcode:
+    """Wraps one py-evm opcode function to log the instruction, its operands and memory size first."""
+
+    __slots__ = ("fn", "opcode", "inputs", "mnemonic")
 
     def __init__(self, opcode: int, fn: Any) -> None:
         self.opcode = opcode
         self.fn = fn
+        self.inputs = STACK_INPUTS[opcode]
         self.mnemonic = getattr(fn, "mnemonic", hex(opcode))
 
     def __call__(self, computation: Any) -> Any:
         log = computation.state.opcode_log
         if log is not None:
             msg = computation.msg
-            log.append(ExecutedOpcode(computation.code.program_counter - 1, self.opcode, msg.depth, msg.code_address))
+            operands: tuple[int, ...] = ()
+            if self.inputs:
+                stack = computation._stack.values
+                operands = tuple(_as_int(v) for v in stack[: -self.inputs - 1 : -1])
+            log.append(
+                ExecutedOpcode(
+                    computation.code.program_counter - 1,
+                    self.opcode,
+                    msg.depth,
+                    msg.code_address,
+                    operands,
+                    len(computation._memory._bytes),
+                )
+            )
         return self.fn(computation=computation)
 
 
 class RecordingComputation(PragueComputation):
     opcodes = {op: _RecordingOpcode(op, fn) for op, fn in PragueComputation.opcodes.items()}
+
+    @classmethod
+    def apply_computation(cls, state: Any, message: Any, transaction_context: Any, parent_computation: Any = None) -> Any:
+        computation = super().apply_computation(state, message, transaction_context, parent_computation)
+        frames = state.frame_log
+        if frames is not None:
+            is_precompile = message.code_address in computation.precompiles
+            data = bytes(message.data)
+            frames.append(
+                ExecutedFrame(
+                    message.depth,
+                    bytes(message.code_address),
+                    bool(message.is_create),
+                    is_precompile,
+                    b"" if is_precompile else bytes(message.code),
+                    data if is_precompile else b"",
+                    len(data),
+                    len(computation.output),
+                    computation.is_success,
+                )
+            )
+        return computation
 
 
 class RecordingPragueState(PragueState):
@@ -148,6 +213,7 @@ class RecordingPragueState(PragueState):
     account_db_class = RecordingAccountDB
     computation_class = RecordingComputation
     opcode_log: list[ExecutedOpcode] | None = None
+    frame_log: list[ExecutedFrame] | None = None
 
     @property
     def account_db(self) -> RecordingAccountDB:

@@ -20,13 +20,38 @@ class Log:
 class ExecutedOpcode(NamedTuple):
     """One executed instruction: enough for per-module line counting by the tracer.
 
-    A NamedTuple, not a dataclass: one is made per executed instruction, so it must be cheap.
+    `operands` are the stack inputs the instruction consumes, top of stack first, as unsigned
+    ints; `memory_size` is the frame's active memory in bytes before it ran (memory expansion is
+    the difference to the next instruction of the same frame). A NamedTuple, not a dataclass:
+    one is made per executed instruction, so it must be cheap.
     """
 
     pc: int
     opcode: int
     depth: int
     code_address: bytes
+    operands: tuple[int, ...] = ()
+    memory_size: int = 0
+
+
+class ExecutedFrame(NamedTuple):
+    """One message frame (call, create or precompile call), recorded when it returns.
+
+    Frames are listed in the order they finished (children before their parent). `code` is what
+    ran: the callee's bytecode, the init code of a create, empty for a precompile. `input` is the
+    call data (kept in full only for precompiles, whose line counts depend on it; other frames
+    keep b"" and give the length in `input_size`).
+    """
+
+    depth: int
+    code_address: bytes
+    is_create: bool
+    is_precompile: bool
+    code: bytes
+    input: bytes
+    input_size: int
+    output_size: int
+    success: bool
 
 
 @dataclass
@@ -101,6 +126,7 @@ class TransactionExecution:
     opcodes: tuple[ExecutedOpcode, ...]
     effective_gas_price: int
     receipt: object  # the py-evm receipt, for the receipt trie and storage
+    frames: tuple[ExecutedFrame, ...] = ()
 
 
 @dataclass(frozen=True)

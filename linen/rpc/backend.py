@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from linen.chain.store import ChainStore
@@ -35,6 +36,12 @@ class RpcBackend(Protocol):
     limits: RpcLimits
     client_version: str
     min_gas_price: int  # wei; the floor the sequencer accepts
+    rules: object  # linen.sequencer.rules.SequencerRules: profitability for linea_estimateGas
+    exclusions: object  # linen.sequencer.exclusions.ExclusionStore: refused transactions and why
+    traces_dir: Path  # where linea_generateConflatedTracesToFileV2 writes
+
+    def pending_base_fee(self) -> int:
+        """The base fee of the next block."""
 
     def submit_raw_transaction(self, raw: bytes) -> bytes:
         """Decode, validate and pool a raw transaction; returns its hash or raises InvalidTransaction."""

@@ -46,7 +46,7 @@ def _error_from_exception(request_id: Any, method: str, exc: Exception) -> dict[
         message = f"execution reverted: {reason}" if reason is not None else str(exc) or "execution reverted"
         return error_response(request_id, exc.code, message, d(exc.data) if exc.data else None)
     if isinstance(exc, InvalidInput):
-        return error_response(request_id, exc.code, str(exc) or type(exc).__name__)
+        return error_response(request_id, exc.code, str(exc) or type(exc).__name__, getattr(exc, "rpc_data", None))
     log.exception("internal error in %s", show(method, 100))
     return error_response(request_id, INTERNAL_ERROR, "internal error")
 

@@ -6,14 +6,15 @@ WebSocket connections add eth_subscribe/eth_unsubscribe per connection (see `sub
 
 from __future__ import annotations
 
-from linen.rpc import blocks, eth, gas, logs, txpool
+from linen.rpc import blocks, eth, gas, linea, logs, txpool
 from linen.rpc.dispatch import Handler
 from linen.rpc.filters import FilterManager
 
 
 def build_registry(filters: FilterManager) -> dict[str, Handler]:
     registry: dict[str, Handler] = {}
-    for methods in (eth.METHODS, blocks.METHODS, gas.METHODS, logs.METHODS, txpool.METHODS, filters.methods()):
+    for methods in (eth.METHODS, blocks.METHODS, gas.METHODS, logs.METHODS, txpool.METHODS, linea.METHODS,
+                    filters.methods()):
         overlap = registry.keys() & methods.keys()
         assert not overlap, f"methods registered twice: {sorted(overlap)}"
         registry.update(methods)

@@ -1,8 +1,10 @@
 """The block producer: the sequencer's one actor that turns pooled transactions into sealed blocks.
 
-One tick = at most one block: pick transactions from the pool best-first, execute them, seal the
-header with the Clique key, and commit block + state atomically. Transactions that cannot run
-(stale nonce, no funds left) are dropped from the pool; ones that merely do not fit wait.
+One tick = at most one block: pick transactions from the pool best-first (priority senders
+first), let the `BlockSelector` run and judge each one against Linea's rules, seal the header with
+the Clique key, and commit block, state and trace counts atomically. Transactions that cannot run
+(stale nonce, no funds left) are dropped from the pool; ones a rule refuses for good are dropped
+and remembered as unexecutable; ones that merely do not fit this block wait.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from eth_keys import keys
 from linen.chain.codec import encode_state_diff
 from linen.chain.store import ChainStore
 from linen.chain.types import Block, BlockHeader
-from linen.errors import InvalidTransaction
 from linen.execution.pyevm_engine import PyEvmEngine
+from linen.execution.tracer.counts import encode_counts
+from linen.execution.tracer.trace import BlockTracer
 from linen.protocol.fees import next_base_fee
 from linen.sequencer.clique import DIFF_IN_TURN, seal_header
+from linen.sequencer.exclusions import Exclusion, ExclusionStore
+from linen.sequencer.rules import SequencerRules
+from linen.sequencer.selection import Action, BlockSelector
 from linen.sequencer.txpool import TxPool
 
 log = logging.getLogger(__name__)
@@ -38,7 +44,9 @@ class ProducerConfig:
     fee_recipient: bytes | None = None  # None: the sequencer's own address
     min_base_fee: int = 7
     vanity: bytes = b"linen"
-    priority_senders: frozenset[bytes] = field(default_factory=frozenset)
+    rules: SequencerRules = field(default_factory=SequencerRules)
+    trace_limits: dict[str, int] | None = None  # None: no tracing, no line limits (benchmarks only)
+    l2_message_service: bytes | None = None  # whose MessageSent logs count as L2->L1 messages
 
 
 @dataclass
@@ -60,8 +68,10 @@ class BlockProducer:
         pool: TxPool,
         sequencer_key: keys.PrivateKey,
         config: ProducerConfig,
+        exclusions: ExclusionStore | None = None,
     ) -> None:
         self.store = store
+        self.exclusions = exclusions or ExclusionStore(store.kv)
         self.engine = engine
         self.pool = pool
         self.key = sequencer_key
@@ -100,20 +110,35 @@ class BlockProducer:
         parent = self.store.head()
         header = self.next_header(parent, time.time() if now is None else now)
         builder = self.engine.begin_block(header, parent.state_root)
-        selection = self.pool.select(header.base_fee_per_gas, self.config.priority_senders)
+        tracer = BlockTracer(header, self.config.l2_message_service) if self.config.trace_limits is not None else None
+        selector = BlockSelector(self.config.rules, header, self.config.trace_limits, tracer)
+        selection = self.pool.select(header.base_fee_per_gas, self.config.rules.priority_senders)
         dropped: list[bytes] = []
+        excluded: list[Exclusion] = []
         for ptx in selection:
             if builder.gas_remaining < MIN_TX_GAS:
                 break
             if ptx.gas > builder.gas_remaining:
                 selection.pop_sender()  # does not fit this block; it waits for the next one
                 continue
-            try:
-                builder.apply(ptx)
-            except InvalidTransaction as exc:
-                log.info("dropping transaction 0x%s from the pool: %s", ptx.hash.hex(), exc)
+            verdict = selector.consider(ptx, builder)
+            if verdict.action is Action.SELECTED:
+                continue
+            if verdict.action is Action.CLOSE_BLOCK:
+                log.info("closing block %d before 0x%s: %s", header.block_number, ptx.hash.hex(), verdict.message)
+                break
+            selection.pop_sender()
+            if verdict.action is Action.DROP:
+                log.info("dropping transaction 0x%s from the pool: %s", ptx.hash.hex(), verdict.message)
                 dropped.append(ptx.hash)
-                selection.pop_sender()
+            elif verdict.action is Action.EXCLUDE:
+                log.warning("excluding transaction 0x%s (%s): %s", ptx.hash.hex(), verdict.reason, verdict.message)
+                dropped.append(ptx.hash)
+                excluded.append(
+                    Exclusion(ptx.hash, ptx.sender, ptx.nonce, verdict.reason, verdict.message, header.block_number,
+                              header.timestamp)
+                )
+        self.exclusions.record(excluded)
         if not builder.transactions and not self.config.create_empty_blocks:
             if dropped:
                 self.pool.remove(dropped)
@@ -130,7 +155,8 @@ class BlockProducer:
 
         block = sealed.to_block(signed_header)
         mark = time.perf_counter()
-        self.store.commit_block(block, sealed.state_writes, encode_state_diff(sealed.state_diff))
+        traces = None if tracer is None else encode_counts(tracer.block_counts(signed_header))
+        self.store.commit_block(block, sealed.state_writes, encode_state_diff(sealed.state_diff), traces)
         timings.commit = time.perf_counter() - mark
 
         mark = time.perf_counter()

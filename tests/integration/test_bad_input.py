@@ -20,7 +20,7 @@ TO = "0x000000000000000000000000000000000000dEaD"
 
 
 def sign(**fields):
-    tx = {"chainId": CHAIN_ID, "nonce": 0, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "gas": 21000,
+    tx = {"chainId": CHAIN_ID, "nonce": 0, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**6, "gas": 21000,
           "to": TO, "value": 1}
     tx.update(fields)
     return "0x" + bytes(Account.sign_transaction(tx, KEY).raw_transaction).hex()
@@ -74,12 +74,12 @@ def test_bad_transaction_is_refused_with_an_actionable_error(live, name, make, c
 def test_nonce_too_low_after_inclusion(live):
     key = dev_accounts()[6].private_key
     first = "0x" + bytes(Account.sign_transaction(
-        {"chainId": CHAIN_ID, "nonce": 0, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "gas": 21000,
+        {"chainId": CHAIN_ID, "nonce": 0, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**6, "gas": 21000,
          "to": TO, "value": 1}, key).raw_transaction).hex()
     tx_hash = send(live, first)["result"]
     live.wait_receipt(tx_hash)
     again = "0x" + bytes(Account.sign_transaction(
-        {"chainId": CHAIN_ID, "nonce": 0, "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 2, "gas": 21000,
+        {"chainId": CHAIN_ID, "nonce": 0, "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 2 * 10**6, "gas": 21000,
          "to": TO, "value": 2}, key).raw_transaction).hex()
     response = send(live, again)
     assert response["error"]["code"] == -32003 and "nonce too low" in response["error"]["message"]

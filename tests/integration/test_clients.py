@@ -52,7 +52,7 @@ def test_web3py_deploys_a_contract_transfers_and_reads_events(node):
     assert [log.args.value for log in logs] == [1234]
 
     before = w3.eth.get_balance(other.address)
-    receipt = send({"to": other.address, "value": 10**18, "gas": 21000, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1})
+    receipt = send({"to": other.address, "value": 10**18, "gas": 21000, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**6})
     assert receipt.status == 1
     assert w3.eth.get_balance(other.address) == before + 10**18
 

@@ -15,7 +15,7 @@ CHAIN_ID = 59139
 
 
 def transfer(key, nonce, value=1):
-    tx = {"chainId": CHAIN_ID, "nonce": nonce, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "gas": 21000,
+    tx = {"chainId": CHAIN_ID, "nonce": nonce, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**6, "gas": 21000,
           "to": "0x000000000000000000000000000000000000cafE", "value": value}
     return "0x" + bytes(Account.sign_transaction(tx, key).raw_transaction).hex()
 
@@ -89,7 +89,7 @@ def test_kill_9_during_block_production_loses_no_sealed_block(tmp_path):
     fresh = Account.create()
     funder = dev_accounts()[8]
     nonce = int(node.call("eth_getTransactionCount", funder.address, "latest"), 16)
-    tx = {"chainId": CHAIN_ID, "nonce": nonce, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "gas": 21000,
+    tx = {"chainId": CHAIN_ID, "nonce": nonce, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**6, "gas": 21000,
           "to": fresh.address, "value": 7}
     raw = "0x" + bytes(Account.sign_transaction(tx, funder.private_key).raw_transaction).hex()
     node.wait_receipt(node.call("eth_sendRawTransaction", raw))

@@ -1,0 +1,45 @@
+"""Linea's profitability rule: a transaction's fee must pay for the L1 data it adds.
+
+The sequencer posts every transaction, compressed, to L1, so a transaction is worth including only
+if its priority fee covers `margin * (variable_cost * compressed_size / gas + fixed_cost)` per gas.
+The same formula serves three places with three margins: the pool (gas = the gas limit), block
+selection (gas = the gas used) and `linea_estimateGas` (the fee it suggests).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+
+@dataclass(frozen=True)
+class ProfitabilityParams:
+    """Fixed cost per gas and L1 data price per compressed byte, both in L2 wei."""
+
+    fixed_cost_wei: int
+    variable_cost_wei: int
+
+
+def compressed_size(data: bytes) -> int:
+    """Bytes `data` takes once compressed for L1.
+
+    An estimate with raw DEFLATE until the blob compressor (lzss, the coordinator's issue) is in:
+    both are LZ77-family compressors, so sizes track each other closely enough for a price floor.
+    """
+    compressor = zlib.compressobj(level=6, wbits=-15)
+    return len(compressor.compress(data) + compressor.flush())
+
+
+def profitable_priority_fee_per_gas(compressed_bytes: int, gas: int, margin: float, params: ProfitabilityParams) -> int:
+    """The smallest priority fee per gas at which the transaction pays its way (rounded down, like Linea)."""
+    if gas <= 0:
+        raise ValueError("gas must be positive")
+    per_gas = Decimal(params.variable_cost_wei * compressed_bytes) / Decimal(gas) + params.fixed_cost_wei
+    return int((Decimal(repr(margin)) * per_gas).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def is_profitable(paying_gas_price: int, base_fee: int, compressed_bytes: int, gas: int, margin: float,
+                  params: ProfitabilityParams) -> bool:
+    """Whether a transaction paying `paying_gas_price` per gas clears base fee plus the profitable priority fee."""
+    return paying_gas_price >= base_fee + profitable_priority_fee_per_gas(compressed_bytes, gas, margin, params)

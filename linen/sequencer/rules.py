@@ -1,0 +1,101 @@
+"""Linea's sequencer rules that look at a transaction alone (before or without executing it).
+
+They run twice: when a transaction is submitted, so its sender gets the error at once, and again
+when the block producer picks it, because the base fee and the configuration may have moved since.
+The rules that need the execution (trace line counts, the time budget, the block's compressed
+size) live in `selection.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from linen.errors import TransactionRefused
+from linen.execution.transactions import PooledTransaction
+from linen.protocol.profitability import ProfitabilityParams, compressed_size, profitable_priority_fee_per_gas
+
+# Linea's selection-result names, used as the `reason` of every refusal.
+DENIED_ADDRESS = "TX_DENIED_ADDRESS"
+CALLDATA_TOO_BIG = "TX_CALLDATA_TOO_BIG"
+GAS_LIMIT_TOO_BIG = "TX_GAS_LIMIT_TOO_BIG"
+PRICE_BELOW_MIN = "TX_PRICE_BELOW_MIN"
+UNPROFITABLE = "TX_UNPROFITABLE"
+TX_MODULE_LINE_COUNT_OVERFLOW = "TX_MODULE_LINE_COUNT_OVERFLOW"
+BLOCK_MODULE_LINE_COUNT_FULL = "BLOCK_MODULE_LINE_COUNT_FULL"
+TX_EVALUATION_TOO_LONG = "TX_EVALUATION_TOO_LONG"
+BLOCK_COMPRESSED_SIZE_OVERFLOW = "BLOCK_COMPRESSED_SIZE_OVERFLOW"
+
+
+@dataclass(frozen=True)
+class SequencerRules:
+    """Every configurable Linea rule (names follow the `plugin-linea-*` options)."""
+
+    min_gas_price: int = 0  # wei per gas the transaction must pay (its fee cap)
+    deny_list: frozenset[bytes] = field(default_factory=frozenset)  # neither sender nor recipient
+    max_tx_calldata_size: int = 60_000
+    max_tx_gas_limit: int = 24_000_000
+    priority_senders: frozenset[bytes] = field(default_factory=frozenset)
+    max_tx_selection_time: float = 2.0  # seconds one transaction may take to execute and trace
+    blob_size_limit: int = 131_072
+    compressed_block_header_overhead: int = 1_024
+    min_margin: float = 1.0  # block selection, with the gas actually used
+    tx_pool_min_margin: float = 0.5  # submission, with the gas limit
+    estimate_gas_min_margin: float = 1.2  # linea_estimateGas's suggestion
+    profitability: ProfitabilityParams = field(default_factory=lambda: ProfitabilityParams(0, 1))
+
+    @property
+    def compressed_block_budget(self) -> int:
+        return self.blob_size_limit - self.compressed_block_header_overhead
+
+
+def paying_gas_price(ptx: PooledTransaction, base_fee: int) -> int:
+    """What the transaction pays per gas at `base_fee` (its fee cap if that is lower)."""
+    return min(ptx.max_fee_per_gas, base_fee + ptx.max_priority_fee_per_gas)
+
+
+def check_static_rules(ptx: PooledTransaction, rules: SequencerRules) -> None:
+    """Deny list, calldata size and gas limit: refusals that do not depend on the chain."""
+    if ptx.sender in rules.deny_list:
+        raise TransactionRefused(DENIED_ADDRESS, f"sender 0x{ptx.sender.hex()} is on the sequencer's deny list")
+    to = ptx.tx.to
+    if to and bytes(to) in rules.deny_list:
+        raise TransactionRefused(DENIED_ADDRESS, f"recipient 0x{bytes(to).hex()} is on the sequencer's deny list")
+    calldata = len(ptx.tx.data)
+    if calldata > rules.max_tx_calldata_size:
+        raise TransactionRefused(
+            CALLDATA_TOO_BIG, f"calldata of {calldata} bytes is above the allowed maximum of {rules.max_tx_calldata_size}"
+        )
+    if ptx.gas > rules.max_tx_gas_limit:
+        raise TransactionRefused(
+            GAS_LIMIT_TOO_BIG, f"gas limit {ptx.gas} is above the allowed maximum of {rules.max_tx_gas_limit}"
+        )
+
+
+def check_min_gas_price(ptx: PooledTransaction, rules: SequencerRules, base_fee: int) -> None:
+    price = paying_gas_price(ptx, base_fee)
+    if price < rules.min_gas_price:
+        raise TransactionRefused(
+            PRICE_BELOW_MIN,
+            f"gas price too low: the transaction pays {price} wei per gas, the minimum mineable gas price is "
+            f"{rules.min_gas_price} wei",
+        )
+
+
+def check_profitability(ptx: PooledTransaction, rules: SequencerRules, base_fee: int, gas: int, margin: float) -> None:
+    """Refuse a transaction whose fee does not cover its compressed L1 data at `margin`."""
+    size = compressed_size(ptx.raw)
+    needed_tip = profitable_priority_fee_per_gas(size, gas, margin, rules.profitability)
+    price = paying_gas_price(ptx, base_fee)
+    if price < base_fee + needed_tip:
+        raise TransactionRefused(
+            UNPROFITABLE,
+            f"transaction unprofitable: it pays {price} wei per gas but its {size} compressed bytes of L1 data need "
+            f"at least {base_fee + needed_tip} (base fee {base_fee} + {needed_tip}); raise the priority fee",
+        )
+
+
+def check_submission(ptx: PooledTransaction, rules: SequencerRules, base_fee: int) -> None:
+    """Every rule a transaction can be judged by when it arrives (the pool's margin, its gas limit)."""
+    check_static_rules(ptx, rules)
+    check_min_gas_price(ptx, rules, base_fee)
+    check_profitability(ptx, rules, base_fee, ptx.gas, rules.tx_pool_min_margin)
