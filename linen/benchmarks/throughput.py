@@ -1,7 +1,7 @@
 """Throughput benchmark: sustained inclusion rate and submit-to-inclusion latency, Linen vs anvil.
 
-For every target (a fresh `linen node` with a 1 s block period, a fresh anvil with `--block-time 1`)
-and every kind of transaction (plain ETH transfers, ERC-20 transfers):
+For every target (a fresh `linen node` with a 1 s block period, the same with its tracer off, a fresh
+anvil with `--block-time 1`) and every kind of transaction (plain ETH transfers, ERC-20 transfers):
 
 1. set-up, not timed: fund `senders` fresh keys from the dev accounts (and for erc20 deploy TestToken
    and hand every sender tokens), and wait until all of it is included;
@@ -60,7 +60,7 @@ TOKEN_SOURCE = ROOT / "tests" / "contracts" / "TestToken.sol"
 COMPILE_JS = ROOT / "tools" / "compile.js"
 DEFAULT_OUT = Path("bench/results/throughput.json")
 
-TARGETS = ("linen", "anvil")
+TARGETS = ("linen", "linen-untraced", "anvil")
 KINDS = ("eth", "erc20")
 
 BLOCK_PERIOD = 1.0  # seconds, both targets
@@ -284,15 +284,39 @@ class TargetProcess:
         self.proc = None
 
 
-def linen_process(workdir: Path) -> TargetProcess:
+BENCH_LIMITS_FACTOR = 64  # the seed limits cap a block at 200 txs; raised so only the tracer's CPU cost differs
+
+
+def bench_limits_file(workdir: Path) -> Path:
+    """The seed trace limits with every module limit raised (fixed tables stay exact, as they must)."""
+    from linen.execution.tracer.limits import load_trace_limits
+    from linen.execution.tracer.modules import FIXED_TABLE_SIZES
+
+    seed = load_trace_limits()
+    lines = []
+    for section, limits in (("traces_limits", seed.regular), ("traces_limits_large", seed.large)):
+        lines.append(f"[{section}]")
+        for module, limit in limits.items():
+            lines.append(f"{module} = {limit if module in FIXED_TABLE_SIZES else limit * BENCH_LIMITS_FACTOR}")
+    path = workdir / "bench-limits.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def linen_process(workdir: Path, traced: bool = True) -> TargetProcess:
+    """A fresh `linen node`; `traced=False` turns the tracer (and the line limits) off, to measure its cost."""
     port = free_port()
+    config = workdir / "linen.toml"
+    config.write_text(f"[tracer]\nenabled = {'true' if traced else 'false'}\n")
     args = [
         sys.executable, "-m", "linen.cli", "node",
+        "--config", str(config),
         "--data-dir", str(workdir / "data"),
         "--rpc-port", str(port),
         "--block-period", f"{BLOCK_PERIOD:g}",
+        "--traces-limits", str(bench_limits_file(workdir)),
     ]
-    return TargetProcess("linen", args, workdir / "node.log", port, workdir)
+    return TargetProcess("linen" if traced else "linen-untraced", args, workdir / "node.log", port, workdir)
 
 
 def linen_block_gas_limit() -> int:
@@ -316,7 +340,11 @@ def anvil_process(workdir: Path) -> TargetProcess:
     return TargetProcess("anvil", args, workdir / "anvil.log", port, workdir)
 
 
-STARTERS: dict[str, Callable[[Path], TargetProcess]] = {"linen": linen_process, "anvil": anvil_process}
+STARTERS: dict[str, Callable[[Path], TargetProcess]] = {
+    "linen": linen_process,
+    "linen-untraced": lambda workdir: linen_process(workdir, traced=False),
+    "anvil": anvil_process,
+}
 
 
 # -- the watcher: which block included which tx, and when the client first saw that block ----------
@@ -954,7 +982,7 @@ def run_case(target: str, kind: str, seconds: float, senders: int, window: int, 
     finally:
         proc.stop()
     private = result.pop("_private")
-    if target == "linen":
+    if target.startswith("linen"):
         measurement: Measurement = private["measurement"]
         ours = measurement.pump.lane_of
         decode = decode_cost((tx for lane in private["lanes"] for tx in lane), result["chain_id"])
@@ -1022,6 +1050,12 @@ def summarise(detail: dict[str, dict[str, dict[str, Any]]], kinds: Sequence[str]
             row["ratio_linen_over_anvil"] = round(linen["inclusion_rate_tps"] / anvil["inclusion_rate_tps"], 3)
         else:
             row["ratio_linen_over_anvil"] = None
+        untraced = row.get("linen-untraced", {})
+        if linen.get("inclusion_rate_tps") is not None and untraced.get("inclusion_rate_tps"):
+            row["tracing_rate_cost"] = round(1 - linen["inclusion_rate_tps"] / untraced["inclusion_rate_tps"], 3)
+            traced_us, plain_us = linen.get("time_per_tx_us", {}), untraced.get("time_per_tx_us", {})
+            if traced_us.get("exec") is not None and plain_us.get("exec") is not None:
+                row["tracing_exec_us_per_tx"] = round(traced_us["exec"] - plain_us["exec"], 1)
         summary[kind] = row
     return summary
 
@@ -1049,27 +1083,39 @@ def format_table(result: dict[str, Any]) -> str:
         "",
     ]
     header = ("target", "kind", "submitted", "included", "in window", "rate tx/s", "blk-int tx/s", "p50 ms", "p99 ms", "errors", "missing")
-    widths = (7, 6, 10, 9, 10, 10, 13, 9, 9, 7, 8)
+    widths = (16, 6, 10, 9, 10, 10, 13, 9, 9, 7, 8)
     lines.append("".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))))
     for target, per_kind in result["targets"].items():
         for kind, case in per_kind.items():
             if "error" in case:
-                lines.append(f"{target.ljust(7)}{kind.ljust(6)}  FAILED: {case['error'][:150]}")
+                lines.append(f"{target.ljust(16)}{kind.ljust(6)}  FAILED: {case['error'][:150]}")
                 continue
             values = (
                 case["submitted"], case["included"], case["included_in_window"], case["inclusion_rate_tps"],
                 case["block_interval_rate_tps"], case["latency_ms"]["p50"], case["latency_ms"]["p99"],
                 case["errors"], case["not_included"],
             )
-            lines.append(target.ljust(7) + kind.ljust(6) + "".join(_fmt(v, w) for v, w in zip(values, widths[2:], strict=True)))
+            lines.append(target.ljust(16) + kind.ljust(6) + "".join(_fmt(v, w) for v, w in zip(values, widths[2:], strict=True)))
     lines.append("")
     for kind, row in result["summary"].items():
         ratio = row.get("ratio_linen_over_anvil")
         if ratio is not None:
             lines.append(f"ratio linen/anvil inclusion rate ({kind}): {ratio:.3f}")
-    profiled = {kind: case for kind, case in result["targets"].get("linen", {}).items() if case.get("profile")}
+        cost = row.get("tracing_rate_cost")
+        if cost is not None:
+            lines.append(
+                f"tracing cost ({kind}): {cost:.1%} of the untraced inclusion rate, "
+                f"{row.get('tracing_exec_us_per_tx', '-')} us more producer exec time per tx"
+            )
+    profiled = {
+        f"{target.replace('linen-untraced', 'untraced')}/{kind}": case
+        for target, per_kind in result["targets"].items()
+        if target.startswith("linen")
+        for kind, case in per_kind.items()
+        if case.get("profile")
+    }
     if profiled:
-        lines += ["", "linen: where the time goes (us per tx unless marked)".ljust(52) + "".join(k.rjust(10) for k in profiled)]
+        lines += ["", "linen: where the time goes (us per tx unless marked)".ljust(52) + "".join(k.rjust(16) for k in profiled)]
         rows = (
             ("exec: pool selection + EVM (log)", lambda c: c["profile"]["per_tx_us"]["exec"]),
             ("roots: state/tx/receipt tries (log)", lambda c: c["profile"]["per_tx_us"]["roots"]),
@@ -1082,7 +1128,7 @@ def format_table(result: dict[str, Any]) -> str:
             ("node CPU, % of one core", lambda c: _pct(c["node_cpu_share_in_window"])),
         )
         for label, get in rows:
-            lines.append(f"  {label}".ljust(52) + "".join(_fmt(get(c), 10) for c in profiled.values()))
+            lines.append(f"  {label}".ljust(52) + "".join(_fmt(get(c), 16) for c in profiled.values()))
     lines.append("")
     for target, per_kind in result["targets"].items():
         for kind, case in per_kind.items():
@@ -1199,7 +1245,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the measured phase per case")
     parser.add_argument("--senders", type=int, default=200)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated: linen,anvil")
+    parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated: linen,linen-untraced,anvil")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated: eth,erc20")
     parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
     parser.add_argument("--window", type=int, default=None, help="unconfirmed txs per sender (default 48)")

@@ -14,13 +14,14 @@ pytestmark = pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_throughput_benchmark_smoke(tmp_path):
     out = tmp_path / "results" / "throughput.json"
-    result = run(seconds=3, senders=10, out=out, targets=("linen", "anvil"), kinds=("eth",), echo=lambda _: None)
+    targets = ("linen", "linen-untraced", "anvil")
+    result = run(seconds=3, senders=10, out=out, targets=targets, kinds=("eth",), echo=lambda _: None)
 
     written = json.loads(out.read_text())
     assert written["summary"] == result["summary"]
-    assert set(written["targets"]) == {"linen", "anvil"}
+    assert set(written["targets"]) == set(targets)
     assert written["machine"]["cpus"] >= 1 and written["date"]
-    for target in ("linen", "anvil"):
+    for target in targets:
         case = written["targets"][target]["eth"]
         assert "error" not in case, case.get("error")
         assert case["included"] > 0, target
@@ -33,6 +34,7 @@ def test_throughput_benchmark_smoke(tmp_path):
         assert case["latency_ms"]["p50"] is not None and case["latency_ms"]["p50"] <= case["latency_ms"]["p99"]
         assert case["receipts_sampled"]["status_ok"] == case["receipts_sampled"]["sampled"] > 0
     assert written["summary"]["eth"]["ratio_linen_over_anvil"] > 0
+    assert written["summary"]["eth"]["tracing_rate_cost"] < 1  # both Linen variants included transactions
     profile = written["targets"]["linen"]["eth"]["profile"]
     assert profile["blocks_logged"] > 0 and profile["blocks_missing_log_line"] == 0
     assert profile["per_tx_us"]["exec"] > 0 and profile["decode_recover_in_process"]["txs"] > 0
