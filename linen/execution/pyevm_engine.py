@@ -310,6 +310,7 @@ class BlockBuilder:
             effective_gas_price=min(ptx.max_fee_per_gas, base_fee + ptx.max_priority_fee_per_gas),
             receipt=receipt,
             frames=tuple(frames or ()),
+            receipt_rlp=receipt.encode(),
         )
         self.executions.append(execution)
         self.transactions.append(ptx)
@@ -333,7 +334,7 @@ class BlockBuilder:
         self._undo_snapshot = None
         self.state.persist()
         tx_root = ordered_trie_root([p.raw for p in self.transactions])
-        receipt_root = ordered_trie_root([r.encode() for r in self.receipts])
+        receipt_root = ordered_trie_root([e.receipt_rlp for e in self.executions])
         bloom = 0
         for receipt in self.receipts:
             bloom |= receipt.bloom

@@ -127,6 +127,7 @@ class TransactionExecution:
     effective_gas_price: int
     receipt: object  # the py-evm receipt, for the receipt trie and storage
     frames: tuple[ExecutedFrame, ...] = ()
+    receipt_rlp: bytes = b""  # the receipt's consensus encoding, made once for the receipt trie and the tracer
 
 
 @dataclass(frozen=True)

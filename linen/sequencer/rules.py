@@ -81,9 +81,11 @@ def check_min_gas_price(ptx: PooledTransaction, rules: SequencerRules, base_fee:
         )
 
 
-def check_profitability(ptx: PooledTransaction, rules: SequencerRules, base_fee: int, gas: int, margin: float) -> None:
-    """Refuse a transaction whose fee does not cover its compressed L1 data at `margin`."""
-    size = compressed_size(ptx.raw)
+def check_profitability(
+    ptx: PooledTransaction, rules: SequencerRules, base_fee: int, gas: int, margin: float, size: int | None = None
+) -> None:
+    """Refuse a transaction whose fee does not cover its compressed L1 data (`size`, if known) at `margin`."""
+    size = compressed_size(ptx.raw) if size is None else size
     needed_tip = profitable_priority_fee_per_gas(size, gas, margin, rules.profitability)
     price = paying_gas_price(ptx, base_fee)
     if price < base_fee + needed_tip:

@@ -94,11 +94,12 @@ class BlockSelector:
             verdict = self._judge_lines(tx_counts)
             if verdict is not SELECTED:
                 return verdict
+        size = compressed_size(ptx.raw)
         try:
-            r.check_profitability(ptx, self.rules, self.base_fee, max(execution.gas_used, 1), self.rules.min_margin)
+            r.check_profitability(ptx, self.rules, self.base_fee, max(execution.gas_used, 1), self.rules.min_margin, size)
         except TransactionRefused as exc:  # a later base fee or a fee bump may make it worth it
             return Verdict(Action.SKIP, exc.reason, str(exc))
-        verdict = self._judge_compressed_size(ptx)
+        verdict = self._judge_compressed_size(ptx, size)
         if verdict is not SELECTED:
             return verdict
         if self.tracer is not None and tx_counts is not None:
@@ -107,6 +108,9 @@ class BlockSelector:
 
     def _judge_lines(self, tx_counts: dict[str, int]) -> Verdict:
         assert self.tracer is not None and self.limits is not None
+        together = first_exceeded(self.tracer.block_counts_with(tx_counts), self.limits)
+        if together is None:  # counts are never negative: fitting with the others, it fits alone
+            return SELECTED
         alone = first_exceeded(self.tracer.block_counts_with(tx_counts, alone=True), self.limits)
         if alone is not None:
             module, count, limit = alone
@@ -115,20 +119,16 @@ class BlockSelector:
                 r.TX_MODULE_LINE_COUNT_OVERFLOW,
                 f"the transaction alone needs {count} {module} lines, over the limit of {limit}: it can never be proven",
             )
-        together = first_exceeded(self.tracer.block_counts_with(tx_counts), self.limits)
-        if together is not None:
-            module, count, limit = together
-            return Verdict(
-                Action.CLOSE_BLOCK,
-                r.BLOCK_MODULE_LINE_COUNT_FULL,
-                f"the block would hold {count} {module} lines, over the limit of {limit}",
-            )
-        return SELECTED
+        module, count, limit = together
+        return Verdict(
+            Action.CLOSE_BLOCK,
+            r.BLOCK_MODULE_LINE_COUNT_FULL,
+            f"the block would hold {count} {module} lines, over the limit of {limit}",
+        )
 
-    def _judge_compressed_size(self, ptx: PooledTransaction) -> Verdict:
+    def _judge_compressed_size(self, ptx: PooledTransaction, size: int) -> Verdict:
         """Linea's compression rule: the sum of compressed sizes is checked first, the block's only if needed."""
         budget = self.rules.compressed_block_budget
-        size = compressed_size(ptx.raw)
         if size > budget and not self.raw_transactions:
             return Verdict(
                 Action.EXCLUDE,

@@ -216,3 +216,37 @@ def test_undo_last_restores_the_block(tmp_path, accounts):
     sealed = builder.finish()
     assert sealed.header.state_root == parent.state_root and sealed.header.gas_used == 0
     assert sealed.transactions == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("HUB = 2097152\n", "HUB = 2097152\nWARP_DRIVE = 5\n", 1), "unknown modules: WARP_DRIVE"),
+        (lambda t: t.replace("INSTRUCTION_DECODER = 512\n", "INSTRUCTION_DECODER = 256\n", 1), "must be 512"),
+        (lambda t: t.replace("ADD = 524288\n", "ADD = -1\n", 1), "positive integer"),
+        (lambda t: t.split("\n[traces_limits_large]\n")[0], r"\[traces_limits_large\] is missing"),
+        (lambda t: t + "[extra]\n", "unknown sections extra"),
+    ],
+)
+def test_limits_file_errors_name_the_problem(tmp_path, edit, message):
+    from linen.execution.tracer.limits import load_trace_limits
+
+    path = Path(limits_file(tmp_path))
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(ConfigError, match=message):
+        load_trace_limits(path)
+
+
+def test_seed_limits_and_large_section():
+    from linen.execution.tracer.limits import load_trace_limits
+
+    seed = load_trace_limits()
+    assert seed.regular["HUB"] == 2_097_152 and seed.large["HUB"] == 2 * 2_097_152
+    assert seed.regular["BLOCK_TRANSACTIONS"] == seed.large["BLOCK_TRANSACTIONS"] == 200
+    assert seed.large["PRECOMPILE_BLAKE_ROUNDS"] == 600 and seed.large["BIN_REFERENCE_TABLE"] == 262_144
+    assert set(seed.regular) == set(ALL_MODULES)
+
+
+def test_bad_deny_list_address_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="sequencer.deny-list"):
+        make_node(tmp_path / "n", sequencer__deny_list="0x1234")

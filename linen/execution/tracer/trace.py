@@ -38,7 +38,7 @@ def traced_transaction(ptx: PooledTransaction, execution: TransactionExecution) 
         success=execution.success,
         gas_used=execution.gas_used,
         logs=execution.logs,
-        receipt_rlp=execution.receipt.encode(),
+        receipt_rlp=execution.receipt_rlp,
         opcodes=execution.opcodes,
         frames=execution.frames,
         state_diff_accounts=len(execution.state_diff),
