@@ -1,0 +1,149 @@
+"""The devnet's L1: an anvil process with the Prague rules, or any L1 JSON-RPC URL.
+
+anvil keeps its chain in memory and dumps it to `<state dir>/state.json` when it stops (and every
+`state_interval` seconds while it runs), and `--state` reloads that file at start, so a devnet
+restarted on the same data dir finds its L1 contracts and blocks again.
+
+The first blob transaction a fresh anvil sees takes seconds while it loads its KZG trusted setup;
+`warm_up_blobs` pays that cost at start instead of in the first submitBlobs.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from linen.tools import tool_path
+
+DEFAULT_CHAIN_ID = 31337
+# anvil's first dev key (mnemonic `test test ... junk`, index 0), funded in every fresh anvil.
+ANVIL_FIRST_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rpc_call(url: str, method: str, params: list | None = None, timeout: float = 10.0) -> object:
+    """One JSON-RPC call; returns its result or raises RuntimeError with the node's error."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer = json.loads(response.read())
+    if "error" in answer:
+        raise RuntimeError(f"{method}: {answer['error']}")
+    return answer["result"]
+
+
+@dataclass
+class LaunchedL1:
+    """An L1 the devnet uses: `url` to reach it, `stop()` to let it go.
+
+    For an external L1 (`use_l1_url`) there is no process and `stop()` does nothing.
+    """
+
+    url: str
+    process: subprocess.Popen | None = None
+    state_dir: Path | None = None
+    log_path: Path | None = None
+    chain_id: int = DEFAULT_CHAIN_ID
+    extra: dict = field(default_factory=dict)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM, so anvil writes its state file before exiting; SIGKILL if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path and self.log_path.exists() else ""
+
+
+def launch_anvil(
+    state_dir: Path | None,
+    port: int | None = None,
+    chain_id: int = DEFAULT_CHAIN_ID,
+    state_interval: int = 30,
+    block_time: float | None = None,
+    timeout: float = 30.0,
+) -> LaunchedL1:
+    """Start anvil on 127.0.0.1 with the Prague hardfork and wait until it answers.
+
+    With a `state_dir` the chain survives a restart (`--state <dir>/state.json`); without one it is
+    in memory only (tests). Blocks are mined per transaction unless `block_time` is given.
+    """
+    port = port or _free_port()
+    args = [
+        str(tool_path("anvil")),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--hardfork",
+        "prague",
+        "--chain-id",
+        str(chain_id),
+    ]
+    if block_time is not None:
+        args += ["--block-time", f"{block_time:g}"]
+    log_path = None
+    if state_dir is not None:
+        state_dir = Path(state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--state", str(state_dir / "state.json"), "--state-interval", str(state_interval)]
+        log_path = state_dir / "anvil.log"
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    launched = LaunchedL1(f"http://127.0.0.1:{port}", process, state_dir, log_path, chain_id)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"anvil exited with {process.returncode}:\n{launched.log()}")
+        try:
+            rpc_call(launched.url, "eth_chainId", timeout=1)
+            return launched
+        except OSError:
+            time.sleep(0.05)
+    launched.stop()
+    raise TimeoutError(f"anvil did not answer within {timeout}s:\n{launched.log()}")
+
+
+def use_l1_url(url: str) -> LaunchedL1:
+    """An L1 that Linen did not start (a testnet, a shared anvil): nothing to stop."""
+    chain_id = int(str(rpc_call(url, "eth_chainId")), 16)
+    return LaunchedL1(url, chain_id=chain_id)
+
+
+def warm_up_blobs(url: str, private_key: str = ANVIL_FIRST_KEY) -> float:
+    """Send one empty-blob transaction to self and wait for it; returns the seconds it took."""
+    from linen.l1.blobs import send_blob_transaction  # blob code pulls in ckzg; only load it when needed
+
+    started = time.monotonic()
+    send_blob_transaction(url, private_key, to=None, data=b"", blobs=[bytes(131072)])
+    return time.monotonic() - started
+
+
+def start_l1(state_dir: Path | None, l1_url: str | None = None, port: int | None = None) -> LaunchedL1:
+    """The devnet's L1: the configured URL if there is one, else a warmed-up anvil keeping its state in `state_dir`."""
+    if l1_url:
+        return use_l1_url(l1_url)
+    launched = launch_anvil(state_dir, port=port)
+    try:
+        warm_up_blobs(launched.url)
+    except Exception:
+        launched.stop()
+        raise
+    return launched

@@ -1,0 +1,151 @@
+"""Blob data for submitBlobs: KZG commitment, the opening (x, y) the rollup checks, and type-3 transactions.
+
+For each blob the rollup derives x = keccak(snarkHash || versionedHash) and asks the point-evaluation
+precompile whether the blob polynomial takes the value y at x mod r381, with the proof we supply
+(`kzgProofContract`). The network separately checks the whole blob against its commitment with the
+blob proof in the transaction's sidecar, which eth-account computes when it signs.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import ckzg
+import rlp
+from eth_account import Account
+from web3 import Web3
+
+from linen.protocol.shnarf import compute_shnarf, compute_x, data_hash_from_commitment, reduce_evaluation_point
+
+BLOB_SIZE = 131072
+FIELD_ELEMENTS_PER_BLOB = 4096
+MAX_BLOBS_PER_TRANSACTION = 6  # the rollup's operational target (Prague allows 9 per block)
+
+
+@cache
+def trusted_setup() -> object:
+    """The Ethereum KZG ceremony output, as shipped with eth-account (loaded once per process)."""
+    import eth_account
+
+    path = Path(eth_account.__file__).parent / "typed_transactions" / "blob_transactions" / "kzg_trusted_setup.txt"
+    return ckzg.load_trusted_setup(str(path), 0)
+
+
+def random_blob(seed: int) -> bytes:
+    """A blob of seeded random field elements (each word's top byte zero, so always canonical)."""
+    rng = random.Random(seed)
+    return b"".join(b"\0" + rng.randbytes(31) for _ in range(FIELD_ELEMENTS_PER_BLOB))
+
+
+@dataclass(frozen=True)
+class PreparedBlob:
+    """One blob with everything submitBlobs needs for it, and the shnarf it will produce."""
+
+    blob: bytes
+    commitment: bytes
+    versioned_hash: bytes
+    snark_hash: bytes
+    final_state_root: bytes
+    x: bytes
+    y: bytes
+    kzg_proof: bytes
+    parent_shnarf: bytes
+    shnarf: bytes
+
+    def submission(self) -> tuple:
+        """The `BlobSubmission` struct as web3 encodes it."""
+        return (int.from_bytes(self.y, "big"), self.commitment, self.kzg_proof, self.final_state_root, self.snark_hash)
+
+
+def prepare_blob(blob: bytes, snark_hash: bytes, final_state_root: bytes, parent_shnarf: bytes) -> PreparedBlob:
+    """Commit to `blob`, open it at the rollup's x, and chain its shnarf onto `parent_shnarf`."""
+    if len(blob) != BLOB_SIZE:
+        raise ValueError(f"a blob is {BLOB_SIZE} bytes, got {len(blob)}")
+    setup = trusted_setup()
+    commitment = bytes(ckzg.blob_to_kzg_commitment(blob, setup))
+    versioned_hash = data_hash_from_commitment(commitment)
+    x = compute_x(snark_hash, versioned_hash)
+    proof, y = ckzg.compute_kzg_proof(blob, reduce_evaluation_point(x).to_bytes(32, "big"), setup)
+    shnarf = compute_shnarf(parent_shnarf, snark_hash, final_state_root, x, bytes(y))
+    return PreparedBlob(
+        blob, commitment, versioned_hash, snark_hash, final_state_root, x, bytes(y), bytes(proof), parent_shnarf, shnarf
+    )
+
+
+def prepare_blobs(
+    blobs: list[bytes], snark_hashes: list[bytes], state_roots: list[bytes], parent: bytes
+) -> list[PreparedBlob]:
+    """Several blobs of one submitBlobs call, each chained onto the previous one's shnarf."""
+    prepared: list[PreparedBlob] = []
+    for blob, snark_hash, root in zip(blobs, snark_hashes, state_roots, strict=True):
+        prepared.append(prepare_blob(blob, snark_hash, root, prepared[-1].shnarf if prepared else parent))
+    return prepared
+
+
+def submit_blobs_args(prepared: list[PreparedBlob]) -> tuple[list[tuple], bytes, bytes]:
+    """(blobSubmissions, parentShnarf, finalBlobShnarf) for `submitBlobs`."""
+    return [p.submission() for p in prepared], prepared[0].parent_shnarf, prepared[-1].shnarf
+
+
+def blob_network_transaction(signed_without_blobs: bytes, blobs: list[bytes]) -> bytes:
+    """Attach the sidecar to a signed type-3 transaction: 0x03 || rlp([tx fields, blobs, commitments, proofs]).
+
+    eth-account can attach blobs itself but computes the KZG parts in pure Python (~10 s a blob);
+    ckzg does it in milliseconds, so we sign without blobs and wrap the signed fields here.
+    """
+    if signed_without_blobs[:1] != b"\x03":
+        raise ValueError("not a type-3 transaction")
+    fields = rlp.decode(bytes(signed_without_blobs[1:]))
+    setup = trusted_setup()
+    commitments = [bytes(ckzg.blob_to_kzg_commitment(blob, setup)) for blob in blobs]
+    proofs = [bytes(ckzg.compute_blob_kzg_proof(b, c, setup)) for b, c in zip(blobs, commitments, strict=True)]
+    return b"\x03" + rlp.encode([fields, list(blobs), commitments, proofs])
+
+
+def _web3(endpoint: str | Web3) -> Web3:
+    return endpoint if isinstance(endpoint, Web3) else Web3(Web3.HTTPProvider(endpoint, request_kwargs={"timeout": 60}))
+
+
+def send_blob_transaction(
+    endpoint: str | Web3,
+    private_key: str,
+    to: str | None,
+    data: bytes,
+    blobs: list[bytes],
+    gas: int | None = None,
+    wait: bool = True,
+) -> dict:
+    """Sign and send a type-3 transaction carrying `blobs`; returns the receipt (or {'hash': ...}).
+
+    `to=None` sends to the sender itself (a blob transaction cannot create a contract).
+    """
+    w3 = _web3(endpoint)
+    account = Account.from_key(private_key)
+    block = w3.eth.get_block("latest")
+    base_fee = block["baseFeePerGas"]
+    blob_base_fee = int(w3.eth.blob_base_fee)
+    versioned_hashes = [
+        data_hash_from_commitment(bytes(ckzg.blob_to_kzg_commitment(b, trusted_setup()))) for b in blobs
+    ]
+    tx = {
+        "type": 3,
+        "chainId": w3.eth.chain_id,
+        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+        "from": account.address,
+        "to": to or account.address,
+        "value": 0,
+        "data": "0x" + bytes(data).hex(),
+        "maxPriorityFeePerGas": 10**9,
+        "maxFeePerGas": 2 * base_fee + 10**9,
+        "maxFeePerBlobGas": 2 * blob_base_fee + 1,
+        "blobVersionedHashes": ["0x" + h.hex() for h in versioned_hashes],
+    }
+    tx["gas"] = gas or int(w3.eth.estimate_gas(tx) * 1.2) + 20_000
+    del tx["from"]
+    tx_hash = w3.eth.send_raw_transaction(blob_network_transaction(account.sign_transaction(tx).raw_transaction, blobs))
+    if not wait:
+        return {"hash": tx_hash}
+    return dict(w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
