@@ -40,6 +40,7 @@ def _node_options(fn):  # type: ignore[no-untyped-def]
         click.option("--sequencer-key", help="Clique signer private key (0x-hex); default: the dev sequencer key."),
         click.option("--traces-limits", help="Trace-limits TOML ([traces_limits], [traces_limits_large]); default: seed."),
         click.option("--traces-dir", help="Where conflated trace files are written; default: <data-dir>/traces."),
+        click.option("--l1-rpc", help="L1 JSON-RPC URL (devnet); default: start anvil under <data-dir>/l1."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -48,9 +49,10 @@ def _node_options(fn):  # type: ignore[no-untyped-def]
 
 def _load(  # type: ignore[no-untyped-def]
     config_file, data_dir, rpc_port, rpc_host, genesis, block_period, create_empty_blocks, sequencer_key,
-    traces_limits, traces_dir, default_dir,
+    traces_limits, traces_dir, l1_rpc, default_dir,
 ):
     overrides = {
+        ("l1", "rpc-url"): l1_rpc,
         ("tracer", "limits-file"): traces_limits,
         ("tracer", "traces-dir"): traces_dir,
         ("node", "data-dir"): data_dir,
@@ -82,10 +84,28 @@ async def _run_node(config, on_started) -> None:  # type: ignore[no-untyped-def]
     await node.stop()
 
 
-def _describe(node, devnet_file: Path | None) -> None:  # type: ignore[no-untyped-def]
+async def _run_devnet(config) -> None:  # type: ignore[no-untyped-def]
+    from linen.devnet import Devnet
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    devnet = Devnet(config, config.l1_rpc_url or None)
+    try:
+        await devnet.start(lambda text: click.echo(text, err=True))
+        _describe(devnet.node, config.data_dir / "devnet.json", devnet)
+        await stop.wait()
+        click.echo("shutting down...", err=True)
+    finally:
+        await devnet.stop()
+
+
+def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ignore[no-untyped-def]
     from linen.devaccounts import dev_accounts
 
-    info = {
+    info: dict = {
         "l2": {
             "rpc": node.rpc.url,
             "ws": node.rpc.ws_url,
@@ -94,6 +114,18 @@ def _describe(node, devnet_file: Path | None) -> None:  # type: ignore[no-untype
         },
         "accounts": [{"address": a.address, "privateKey": a.private_key} for a in dev_accounts()],
     }
+    if devnet is not None:
+        deployment = devnet.deployment
+        info["l1"] = {"rpc": devnet.l1.url, "chainId": deployment.l1_chain_id}
+        info["contracts"] = {
+            "l1": {"rollup": deployment.rollup, "verifiers": {str(k): v for k, v in deployment.verifiers.items()}},
+            "l2": {"messageService": deployment.l2_message_service},
+        }
+        click.echo(f"L1 RPC      {devnet.l1.url}  (chain id {deployment.l1_chain_id})")
+        click.echo(f"L1 rollup   {deployment.rollup}  (includes the L1 message service)")
+        for proof_type, verifier in deployment.verifiers.items():
+            click.echo(f"L1 verifier {verifier}  (proof type {proof_type})")
+        click.echo(f"L2 message service {deployment.l2_message_service}")
     click.echo(f"L2 RPC      {node.rpc.url}")
     click.echo(f"L2 WS       {node.rpc.ws_url}")
     click.echo(f"chain id    {node.chain_id}")
@@ -124,12 +156,12 @@ def node(**options) -> None:  # type: ignore[no-untyped-def]
 @_node_options
 @click.option("--fresh", is_flag=True, help="Delete the data dir first and start a new chain.")
 def devnet(fresh: bool, **options) -> None:  # type: ignore[no-untyped-def]
-    """Run the whole devnet (for now: the L2 node on the embedded default)."""
+    """Run the devnet: an L1 (anvil, or --l1-rpc), the L2 node, and the rollup and messaging contracts."""
     try:
         config = _load(**options, default_dir=".linen/devnet")
         if fresh and config.data_dir.exists():
             shutil.rmtree(config.data_dir)
-        asyncio.run(_run_node(config, lambda n: _describe(n, config.data_dir / "devnet.json")))
+        asyncio.run(_run_devnet(config))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -45,6 +45,7 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("sequencer", "estimate-gas-min-margin"): (float, 1.2),
     ("sequencer", "fixed-cost-wei"): (int, 0),
     ("sequencer", "variable-cost-wei"): (int, 1),  # L2 wei per compressed byte: the devnet L1 blob gas price
+    ("l1", "rpc-url"): (str, ""),  # devnet: empty = start anvil under <data-dir>/l1
     ("tracer", "enabled"): (bool, True),
     ("tracer", "limits-file"): (str, ""),  # empty: the seed limits shipped with Linen
     ("tracer", "traces-dir"): (str, ""),  # empty: <data-dir>/traces
@@ -81,6 +82,7 @@ class NodeConfig:
     traces_limits_file: Path | None
     traces_dir: Path
     l2_message_service: bytes | None
+    l1_rpc_url: str
 
 
 def _address(text: str, where: str) -> bytes:
@@ -195,4 +197,5 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         traces_limits_file=Path(limits_file) if limits_file else None,
         traces_dir=Path(traces_dir) if traces_dir else data_dir / "traces",
         l2_message_service=_address(message_service, "tracer.l2-message-service") if message_service else None,
+        l1_rpc_url=values[("l1", "rpc-url")],
     )

@@ -83,6 +83,7 @@ class Node:
         self.kv = KeyValueStore(config.data_dir / "chain")
         self.store = ChainStore(self.kv)
         genesis = self._genesis()
+        self.genesis = genesis
         self.chain_id = genesis.chain_id
         self.engine = PyEvmEngine(self.store, self.chain_id, record_opcodes=config.tracer_enabled)
         self.exclusions = ExclusionStore(self.kv)

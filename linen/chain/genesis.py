@@ -121,8 +121,8 @@ def clique_extra_data(signers: list[bytes], vanity: bytes = b"") -> bytes:
 
 
 def default_devnet_genesis_document(chain_id: int = DEFAULT_CHAIN_ID) -> dict:
-    """The devnet genesis: ten funded dev accounts, Clique with the dev sequencer as signer."""
-    from linen.devaccounts import dev_accounts, sequencer_dev_account
+    """The devnet genesis: ten funded dev accounts and the devnet operator, Clique with the dev sequencer as signer."""
+    from linen.devaccounts import dev_accounts, operator_dev_account, sequencer_dev_account
 
     sequencer = bytes.fromhex(sequencer_dev_account().address[2:])
     return {
@@ -134,5 +134,5 @@ def default_devnet_genesis_document(chain_id: int = DEFAULT_CHAIN_ID) -> dict:
         "baseFeePerGas": hex(DEFAULT_BASE_FEE),
         "difficulty": "0x1",
         "coinbase": "0x" + "00" * 20,
-        "alloc": {acct.address: {"balance": hex(10_000 * 10**18)} for acct in dev_accounts()},
+        "alloc": {acct.address: {"balance": hex(10_000 * 10**18)} for acct in [*dev_accounts(), operator_dev_account()]},
     }

@@ -7,7 +7,18 @@ import time
 
 import pytest
 
+from eth_utils import keccak
+
+from linen.chain.genesis import default_devnet_genesis_document, parse_genesis
+from linen.devnet import genesis_zk_root
 from tests.helpers import LINEN, ROOT, free_port, rpc
+
+
+def rpc_or_error(url):
+    try:
+        return rpc(url, "eth_chainId", timeout=2)
+    except OSError as exc:
+        return {"error": str(exc)}
 
 pytestmark = pytest.mark.slow
 
@@ -16,12 +27,12 @@ def start_devnet(data_dir, port, *extra):
     proc = subprocess.Popen(
         LINEN + ["devnet", "--data-dir", str(data_dir), "--rpc-port", str(port), "--block-period", "0.2", *extra],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
     )
     lines = []
-    deadline = time.time() + 60
+    deadline = time.time() + 120
     while time.time() < deadline:
         line = proc.stdout.readline()
         if not line:
@@ -30,7 +41,7 @@ def start_devnet(data_dir, port, *extra):
         if line.startswith("written to"):
             return proc, "".join(lines)
     proc.kill()
-    raise AssertionError("devnet did not start:\n" + "".join(lines) + proc.stderr.read())
+    raise AssertionError("devnet did not start:\n" + "".join(lines))
 
 
 def test_devnet_prints_accounts_writes_json_and_stops_cleanly(tmp_path):
@@ -46,14 +57,29 @@ def test_devnet_prints_accounts_writes_json_and_stops_cleanly(tmp_path):
         assert rpc(info["l2"]["rpc"], "eth_chainId")["result"] == hex(59139)
         balance = rpc(info["l2"]["rpc"], "eth_getBalance", [info["accounts"][0]["address"], "latest"])["result"]
         assert int(balance, 16) == 10_000 * 10**18
+        # The L1 runs, the contracts are on both chains, and the rollup starts from the genesis zk root.
+        l1, contracts = info["l1"]["rpc"], info["contracts"]
+        assert rpc(l1, "eth_chainId")["result"] == hex(31337)
+        assert len(rpc(l1, "eth_getCode", [contracts["l1"]["rollup"], "latest"])["result"]) > 1000
+        assert len(rpc(l1, "eth_getCode", [contracts["l1"]["verifiers"]["0"], "latest"])["result"]) > 1000
+        service = contracts["l2"]["messageService"]
+        assert len(rpc(info["l2"]["rpc"], "eth_getCode", [service, "latest"])["result"]) > 1000
+        root_zero = "0x" + keccak(b"stateRootHashes(uint256)")[:4].hex() + "00" * 32
+        genesis_root = rpc(l1, "eth_call", [{"to": contracts["l1"]["rollup"], "data": root_zero}, "latest"])["result"]
+        assert genesis_root == "0x" + genesis_zk_root(parse_genesis(default_devnet_genesis_document()).alloc).hex()
+        assert json.loads((data_dir / "contracts.json").read_text())["rollup"] == contracts["l1"]["rollup"]
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(20) == 0
+        assert proc.wait(30) == 0
+    assert "error" in rpc_or_error(l1)  # anvil stopped with the devnet
 
-    # run again: same chain (genesis and head kept); --fresh starts over
+    # run again: same chain (genesis and head kept), same L1 and contracts; --fresh starts over
     proc, output = start_devnet(data_dir, port)
+    again = json.loads((data_dir / "devnet.json").read_text())
+    assert again["contracts"] == contracts
+    assert "deploying" not in output
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(20) == 0
+    assert proc.wait(30) == 0
     proc, output = start_devnet(data_dir, port, "--fresh")
     proc.send_signal(signal.SIGINT)
     assert proc.wait(20) == 0

@@ -1,0 +1,124 @@
+"""`linen devnet`: the L1 (a warmed-up anvil, or a given URL), the L2 node, and the contracts on both.
+
+The contracts are deployed once per data dir: the addresses go to `<data-dir>/contracts.json`
+and a restart reuses them as long as the L1 still has the rollup's code (anvil keeps its state
+in `<data-dir>/l1/`). The rollup starts from the L2 genesis's zk state root, because L1 finalizes
+the state manager's sparse-Merkle roots, not Patricia roots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from eth_account import Account
+from web3 import HTTPProvider, Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from linen.chain.genesis import GenesisAccount
+from linen.config import NodeConfig
+from linen.devaccounts import operator_dev_account, prover_dev_account
+from linen.l1.anvil import ANVIL_FIRST_KEY, LaunchedL1, start_l1
+from linen.l1.artifacts import compile_contracts
+from linen.l1.deploy import Deployment, L1Settings, L2Settings, deploy_l1, deploy_l2, read_deployment, write_deployment
+from linen.node import Node
+from linen.state.encoding import AccountValue, code_hash, storage_hkey, u256
+from linen.state.hashers import get_hasher
+from linen.state.tree import SparseMerkleTree, empty_root
+
+log = logging.getLogger(__name__)
+
+DEVNET_STATE_HASHER = "poseidon2-bn254"
+
+
+def genesis_zk_root(alloc: dict[bytes, GenesisAccount], hasher_name: str = DEVNET_STATE_HASHER) -> bytes:
+    """The zk state root of a genesis alloc: accounts inserted in hkey order, as the state manager does."""
+    from eth_utils import keccak
+
+    hasher = get_hasher(hasher_name)
+    empty = empty_root(hasher_name)
+    accounts = SparseMerkleTree(hasher)
+    entries = []
+    for address, account in alloc.items():
+        storage_root = empty
+        slots = {slot: value for slot, value in account.storage.items() if value}
+        if slots:
+            storage = SparseMerkleTree(hasher)
+            for slot in sorted(slots, key=lambda s: storage_hkey(hasher, u256(s))):
+                storage.put(u256(slot), u256(slots[slot]))
+            storage_root = storage.root
+        value = AccountValue(
+            account.nonce, account.balance, storage_root, code_hash(hasher, account.code), keccak(account.code),
+            len(account.code),
+        )
+        entries.append((address, value))
+    for address, value in sorted(entries, key=lambda e: accounts.hkey(e[0])):
+        accounts.put(address, value.encode())
+    return accounts.root
+
+
+class Devnet:
+    """Everything `linen devnet` runs, started and stopped in order."""
+
+    def __init__(self, config: NodeConfig, l1_url: str | None = None) -> None:
+        self.config = config
+        self.l1_url = l1_url
+        self.l1: LaunchedL1 | None = None
+        self.node: Node | None = None
+        self.deployment: Deployment | None = None
+
+    async def start(self, progress: Callable[[str], None] = lambda _: None) -> None:
+        loop = asyncio.get_running_loop()
+        data_dir = self.config.data_dir
+        progress("starting the L1 (anvil, Prague; the first blob transaction warms up its KZG setup) ...")
+        self.l1 = await loop.run_in_executor(None, start_l1, data_dir / "l1", self.l1_url)
+        progress("starting the L2 node ...")
+        self.node = Node(self.config)
+        await self.node.start()
+        self.deployment = await loop.run_in_executor(None, self._ensure_contracts, progress)
+        service = bytes.fromhex(self.deployment.l2_message_service[2:])
+        producer = self.node.producer
+        producer.config = dataclasses.replace(producer.config, l2_message_service=service)
+
+    def _ensure_contracts(self, progress: Callable[[str], None]) -> Deployment:
+        assert self.l1 is not None and self.node is not None
+        data_dir = self.config.data_dir
+        l1 = Web3(HTTPProvider(self.l1.url, request_kwargs={"timeout": 60}))
+        l2 = Web3(HTTPProvider(self.node.rpc.url, request_kwargs={"timeout": 60}))
+        l2.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        deployment = read_deployment(data_dir)
+        if deployment is not None and (
+            deployment.l1_chain_id != l1.eth.chain_id or not l1.eth.get_code(deployment.rollup)
+        ):
+            log.warning("the recorded L1 contracts are not on this L1: deploying again")
+            deployment = None
+        artifacts = None
+        if deployment is None:
+            progress("compiling and deploying the L1 contracts ...")
+            artifacts = compile_contracts(data_dir / "artifacts")
+            genesis_header = self.node.store.header_by_number(0)
+            operator = Account.from_key(ANVIL_FIRST_KEY).address
+            settings = L1Settings(
+                initial_state_root=genesis_zk_root(self.node.genesis.alloc),
+                genesis_timestamp=genesis_header.timestamp,
+                operators=(operator,),
+                prover_addresses=(prover_dev_account().address,),
+            )
+            deployment = deploy_l1(l1, ANVIL_FIRST_KEY, artifacts, settings)
+        if deployment.l2_message_service is None or not l2.eth.get_code(deployment.l2_message_service):
+            progress("deploying the L2 message service ...")
+            artifacts = artifacts or compile_contracts(data_dir / "artifacts")
+            operator = operator_dev_account()
+            deployment.l2_message_service = deploy_l2(l2, operator.private_key, artifacts, L2Settings(operator.address))
+            deployment.l2_chain_id = self.node.chain_id
+        write_deployment(data_dir, deployment)
+        return deployment
+
+    async def stop(self) -> None:
+        if self.node is not None:
+            await self.node.stop()
+        if self.l1 is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.l1.stop)
+
