@@ -6,7 +6,6 @@ import subprocess
 import time
 
 import pytest
-
 from eth_utils import keccak
 
 from linen.chain.genesis import default_devnet_genesis_document, parse_genesis
