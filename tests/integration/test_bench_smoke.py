@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_throughput_benchmark_smoke(tmp_path):
     out = tmp_path / "results" / "throughput.json"
     targets = ("linen", "linen-untraced", "anvil")
-    result = run(seconds=3, senders=10, out=out, targets=targets, kinds=("eth",), echo=lambda _: None)
+    result = run(seconds=6, senders=10, out=out, targets=targets, kinds=("eth",), echo=lambda _: None)
 
     written = json.loads(out.read_text())
     assert written["summary"] == result["summary"]
