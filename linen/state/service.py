@@ -1,0 +1,309 @@
+"""The state manager service: applies one trielog per block, strictly in order, and keeps what it made.
+
+Per applied block it keeps the block hash, the zk root after the block and the block's traces, all
+committed with the block's tree writes in one LMDB transaction (`LmdbStateStore.batch`), so a restart
+resumes at the last complete block. Trielogs arrive pushed (`state_sendRawTrieLog`, or the node calling
+in process) or pulled from a `TrieLogSource` when one is missing; a gap is never papered over. In
+finalized-only mode nothing past the block the coordinator announced (`rollup_forkChoiceUpdated`) is
+applied, so every proof served is about L1-finalized state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import urllib.request
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+
+from linen.errors import ConfigError, InvalidParams, OperationalError, ResourceNotFound
+from linen.state.hashers import get_hasher
+from linen.state.lmdb_store import LmdbStateStore
+from linen.state.trielog import CorruptTrieLog, build_trielog, decode_trielog, genesis_trielog
+from linen.state.world import BlockTraces, ZkWorldState
+
+log = logging.getLogger(__name__)
+
+STATE_MANAGER_VERSION = "2.5.2"  # the Shomei release whose trace format this reproduces
+HASHER_KEY = b"hasher"
+FINALIZED_KEY = b"finalized"
+MAX_PENDING = 256
+
+
+class BlockGap(InvalidParams):
+    """A trielog arrived out of order; the message names the block expected next."""
+
+    def __init__(self, number: int, expected: int) -> None:
+        super().__init__(f"trielog for block {number} refused: the state manager expects block {expected} next")
+        self.number, self.expected = number, expected
+
+
+class NotFinalized(InvalidParams):
+    """Finalized-only mode: the block is past the last finalized block."""
+
+
+# -- where trielogs come from ------------------------------------------------------------------
+
+
+class TrieLogSource(Protocol):
+    def get_trie_logs(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+        """(number, block hash, trielog bytes) for the sealed blocks in [start, end]; fewer past the head."""
+        ...
+
+
+def genesis_alloc(store) -> Mapping[bytes, object]:  # store: linen.chain.store.ChainStore
+    """The genesis alloc the node recorded in its meta table (block 0 is stored with an empty diff)."""
+    from linen.chain.genesis import default_devnet_genesis_document, parse_genesis
+
+    raw = store.kv.get("meta", b"genesis-document")
+    return parse_genesis(json.loads(raw) if raw is not None else default_devnet_genesis_document()).alloc
+
+
+def trielog_of_block(store, number: int, alloc: Mapping[bytes, object] | None = None) -> tuple[bytes, bytes] | None:
+    """(block hash, trielog) of a sealed block of a `ChainStore`, None if it has no such block."""
+    block_hash = store.hash_by_number(number)
+    if block_hash is None:
+        return None
+    if number == 0:
+        return block_hash, genesis_trielog(block_hash, alloc if alloc is not None else genesis_alloc(store))
+    diff = store.state_diff(block_hash)
+    if diff is None:
+        return None
+    return block_hash, build_trielog(block_hash, number, diff, store.code)
+
+
+class ChainStoreTrieLogSource:
+    """Trielogs built in process from the node's chain store (the devnet's wiring)."""
+
+    def __init__(self, store, alloc: Mapping[bytes, object] | None = None) -> None:
+        self.store = store
+        self._alloc = alloc
+
+    def get_trie_logs(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+        out = []
+        for number in range(start, end + 1):
+            if number == 0 and self._alloc is None:
+                self._alloc = genesis_alloc(self.store)
+            found = trielog_of_block(self.store, number, self._alloc)
+            if found is None:
+                break
+            out.append((number, found[0], found[1]))
+        return out
+
+
+class JsonRpcTrieLogSource:
+    """Trielogs pulled from a node over JSON-RPC (`shomei_getTrieLogsByRange`), for `linen state-manager`."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def get_trie_logs(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+        body = orjson.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "shomei_getTrieLogsByRange", "params": [hex(start), hex(end)]}
+        )
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = orjson.loads(response.read())
+        except (OSError, ValueError) as exc:
+            raise OperationalError(f"cannot fetch trielogs {start}..{end} from {self.url}: {exc}") from None
+        if not isinstance(answer, dict) or "error" in answer or not isinstance(answer.get("result"), list):
+            raise OperationalError(f"node refused trielogs {start}..{end}: {answer!r:.200}")
+        out = []
+        for item in answer["result"]:
+            try:
+                out.append(
+                    (
+                        int(item["blockNumber"], 0),
+                        bytes.fromhex(item["blockHash"][2:]),
+                        bytes.fromhex(item["trieLog"][2:]),
+                    )
+                )
+            except (KeyError, TypeError, ValueError):
+                raise CorruptTrieLog(f"node sent a malformed trielog item: {item!r:.200}") from None
+        return out
+
+
+# -- the manager ---------------------------------------------------------------------------------
+
+
+class StateManager:
+    def __init__(
+        self,
+        data_dir: Path,
+        hasher_name: str,
+        source: TrieLogSource | None = None,
+        *,
+        finalized_only: bool = False,
+        max_proof_range: int = 128,
+        fetch_batch: int = 32,
+    ) -> None:
+        self.hasher = get_hasher(hasher_name)
+        self.store = LmdbStateStore(Path(data_dir) / "zkstate")
+        stored = self.store.get("meta", HASHER_KEY)
+        if stored is None:
+            with self.store.batch():
+                self.store.put("meta", HASHER_KEY, hasher_name.encode())
+        elif stored.decode() != hasher_name:
+            self.store.close()
+            raise ConfigError(f"state data in {data_dir} was built with {stored.decode()}, not {hasher_name}")
+        self.world = ZkWorldState(self.hasher, self.store)
+        self.source = source
+        self.finalized_only = finalized_only
+        self.max_proof_range = max_proof_range
+        self.fetch_batch = fetch_batch
+        self.version = STATE_MANAGER_VERSION
+        self._lock = threading.RLock()
+        self._pending: dict[int, tuple[bytes, bytes]] = {}
+
+    # -- what has been applied ------------------------------------------------------------------
+
+    @property
+    def head(self) -> int | None:
+        """Number of the last applied block, None before block 0."""
+        last = self.store.last_applied()
+        return None if last is None else last[0]
+
+    @property
+    def finalized(self) -> int | None:
+        raw = self.store.get("meta", FINALIZED_KEY)
+        return None if raw is None else int.from_bytes(raw[:8], "big")
+
+    def zk_root(self, number: int) -> bytes:
+        """The zk root after block `number`; -1 (block 0's parent) is the empty tree's root."""
+        if number == -1:
+            return self.world.empty_root
+        record = self.store.block(number)
+        if record is None:
+            raise ResourceNotFound(f"block {number} has not been applied by the state manager (head {self.head})")
+        return record[1]
+
+    def block_hash(self, number: int) -> bytes | None:
+        record = self.store.block(number)
+        return None if record is None else record[0]
+
+    def traces_json(self, number: int) -> list[dict]:
+        raw = self.store.traces(number)
+        if raw is None:
+            raise ResourceNotFound(f"no traces for block {number}: not applied (head {self.head})")
+        return orjson.loads(zlib.decompress(raw))
+
+    # -- applying -------------------------------------------------------------------------------
+
+    def import_trielog(self, number: int, block_hash: bytes, trielog: bytes) -> bool:
+        """Apply the next block's trielog; False for a block already applied with the same hash."""
+        parsed = decode_trielog(trielog)
+        if parsed.block_number != number or parsed.block_hash != block_hash:
+            raise CorruptTrieLog(f"trielog names block {parsed.block_number}, not block {number} 0x{block_hash.hex()}")
+        with self._lock:
+            head = self.head
+            if head is not None and number <= head:
+                if self.block_hash(number) == block_hash:
+                    return False
+                raise InvalidParams(f"block {number} was already applied with another hash; reorgs are not supported")
+            expected = 0 if head is None else head + 1
+            if number != expected:
+                raise BlockGap(number, expected)
+            finalized = self.finalized
+            if self.finalized_only and (finalized is None or number > finalized):
+                raise NotFinalized(f"block {number} is past the finalized block {finalized} (finalized-only mode)")
+            with self.store.batch():
+                applied: BlockTraces = self.world.apply_trielog(parsed)
+                traces = zlib.compress(orjson.dumps(applied.traces_json()), 1)
+                self.store.put_block(number, block_hash, applied.root, traces)
+            log.debug("zk state: block %d root 0x%s (%d traces)", number, applied.root.hex(), len(applied.traces))
+            return True
+
+    def receive_trielog(self, number: int, block_hash: bytes, trielog: bytes) -> str:
+        """A pushed trielog: applied if next, else kept for later and the missing ones pulled.
+
+        Returns "imported", "duplicate" or "deferred". Corrupt bytes are refused at once.
+        """
+        decode_trielog(trielog)  # refuse garbage before keeping anything
+        with self._lock:
+            try:
+                applied = self.import_trielog(number, block_hash, trielog)
+            except (BlockGap, NotFinalized) as exc:
+                if isinstance(exc, BlockGap) and exc.number < exc.expected:
+                    raise
+                if self.source is None and isinstance(exc, BlockGap):
+                    raise  # nothing to pull the missing blocks from: the sender must resend in order
+                if len(self._pending) < MAX_PENDING:
+                    self._pending[number] = (block_hash, trielog)
+                self.sync()
+                return "imported" if self.block_hash(number) == block_hash else "deferred"
+            self._drain()
+            return "imported" if applied else "duplicate"
+
+    def _drain(self) -> int:
+        """Apply kept trielogs that have become next in line."""
+        count = 0
+        while True:
+            head = self.head
+            item = self._pending.pop(0 if head is None else head + 1, None)
+            if item is None:
+                break
+            number = 0 if head is None else head + 1
+            try:
+                self.import_trielog(number, *item)
+            except NotFinalized:
+                self._pending[number] = item
+                break
+            count += 1
+        for stale in [n for n in self._pending if self.head is not None and n <= self.head]:
+            del self._pending[stale]
+        return count
+
+    def sync(self) -> int:
+        """Pull and apply every missing trielog the source has (up to the finalized block in that mode)."""
+        with self._lock:
+            count = self._drain()
+            if self.source is None:
+                return count
+            while True:
+                start = 0 if self.head is None else self.head + 1
+                end = start + self.fetch_batch - 1
+                if self.finalized_only:
+                    end = min(end, -1 if self.finalized is None else self.finalized)
+                if end < start:
+                    break
+                logs = [item for item in self.source.get_trie_logs(start, end) if item[0] >= start]
+                for number, block_hash, trielog in sorted(logs):
+                    self.import_trielog(number, block_hash, trielog)
+                    count += 1
+                count += self._drain()
+                if len(logs) < end - start + 1:
+                    break
+            return count
+
+    def set_finalized(self, number: int, block_hash: bytes | None = None) -> None:
+        """The coordinator's finalized block (never moves back); lets finalized-only mode go on."""
+        with self._lock:
+            current = self.finalized
+            if current is not None and number < current:
+                return
+            with self.store.batch():
+                self.store.put("meta", FINALIZED_KEY, number.to_bytes(8, "big") + (block_hash or b""))
+            if self.finalized_only:
+                self.sync()
+
+    async def pull_forever(self, period: float, stopping: asyncio.Event) -> None:
+        """Poll the source every `period` seconds (in a worker thread: hashing is slow) until `stopping`."""
+        while not stopping.is_set():
+            try:
+                await asyncio.to_thread(self.sync)
+            except Exception:  # a bad trielog or an unreachable node: log, keep the state, retry
+                log.exception("state manager sync failed; retrying")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), period)
+
+    def close(self) -> None:
+        self.store.close()
