@@ -45,7 +45,10 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("sequencer", "estimate-gas-min-margin"): (float, 1.2),
     ("sequencer", "fixed-cost-wei"): (int, 0),
     ("sequencer", "variable-cost-wei"): (int, 1),  # L2 wei per compressed byte: the devnet L1 blob gas price
-    ("l1", "rpc-url"): (str, ""),  # devnet: empty = start anvil under <data-dir>/l1
+    ("l1", "rpc-url"): (str, ""),
+    ("state", "enabled"): (bool, True),  # run the state manager in the node process
+    ("state", "hasher"): (str, "poseidon2-bn254"),  # or mimc-bls12-377 (Linea-exact)
+    ("state", "finalized-only"): (bool, False),  # devnet: empty = start anvil under <data-dir>/l1
     ("tracer", "enabled"): (bool, True),
     ("tracer", "limits-file"): (str, ""),  # empty: the seed limits shipped with Linen
     ("tracer", "traces-dir"): (str, ""),  # empty: <data-dir>/traces
@@ -83,6 +86,9 @@ class NodeConfig:
     traces_dir: Path
     l2_message_service: bytes | None
     l1_rpc_url: str
+    state_enabled: bool
+    state_hasher: str
+    state_finalized_only: bool
 
 
 def _address(text: str, where: str) -> bytes:
@@ -198,4 +204,7 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         traces_dir=Path(traces_dir) if traces_dir else data_dir / "traces",
         l2_message_service=_address(message_service, "tracer.l2-message-service") if message_service else None,
         l1_rpc_url=values[("l1", "rpc-url")],
+        state_enabled=values[("state", "enabled")],
+        state_hasher=values[("state", "hasher")],
+        state_finalized_only=values[("state", "finalized-only")],
     )

@@ -39,6 +39,7 @@ from linen.sequencer.txpool import TxPool, TxPoolConfig
 log = logging.getLogger(__name__)
 
 CHAIN_ID_KEY = b"chain-id"
+STATE_PULL_PERIOD = 0.5  # seconds between the state manager's looks for new blocks
 
 
 def genesis_header(genesis: Genesis, state_root: bytes) -> BlockHeader:
@@ -116,8 +117,10 @@ class Node:
             ),
             self.exclusions,
         )
+        self.state_manager = self._state_manager() if config.state_enabled else None
         self.rpc = None
         self._producer_task: asyncio.Task | None = None
+        self._state_task: asyncio.Task | None = None
         self._stopping = asyncio.Event()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -161,6 +164,25 @@ class Node:
             )
         return key
 
+    def _state_manager(self):  # type: ignore[no-untyped-def]
+        """The in-process state manager, fed from this node's own trielogs (Shomei's pull)."""
+        from linen.state.service import ChainStoreTrieLogSource, StateManager
+
+        return StateManager(
+            self.config.data_dir / "state",
+            self.config.state_hasher,
+            ChainStoreTrieLogSource(self.store),
+            finalized_only=self.config.state_finalized_only,
+        )
+
+    def _rpc_extra_methods(self) -> dict:
+        from linen.state import rpc_methods
+
+        methods = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store)}
+        if self.state_manager is not None:
+            methods.update(rpc_methods.bind(self.state_manager))
+        return methods
+
     def _head_account(self, address: bytes) -> tuple[int, int]:
         return self.engine.read_account(address, self.store.head())
 
@@ -197,9 +219,13 @@ class Node:
     async def start(self) -> None:
         from linen.rpc.server import RpcServer
 
-        self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port)
+        self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, self._rpc_extra_methods())
         await self.rpc.start()
         self._producer_task = asyncio.create_task(self._produce_forever(), name="block-producer")
+        if self.state_manager is not None:
+            self._state_task = asyncio.create_task(
+                self.state_manager.pull_forever(STATE_PULL_PERIOD, self._stopping), name="state-manager"
+            )
 
     async def _produce_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -220,8 +246,16 @@ class Node:
         self._stopping.set()
         if self._producer_task is not None:
             await self._producer_task
+        if self._state_task is not None:
+            await self._state_task
         if self.rpc is not None:
             await self.rpc.stop()
+        self.close()
+
+    def close(self) -> None:
+        """Close the stores (the node's and the state manager's); the tasks must be stopped first."""
+        if self.state_manager is not None:
+            self.state_manager.close()
         self.kv.close()
 
 

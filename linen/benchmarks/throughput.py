@@ -307,7 +307,8 @@ def linen_process(workdir: Path, traced: bool = True) -> TargetProcess:
     """A fresh `linen node`; `traced=False` turns the tracer (and the line limits) off, to measure its cost."""
     port = free_port()
     config = workdir / "linen.toml"
-    config.write_text(f"[tracer]\nenabled = {'true' if traced else 'false'}\n")
+    # The state manager is off: it measures its own lag in its own benchmark, not the node's rate.
+    config.write_text(f"[tracer]\nenabled = {'true' if traced else 'false'}\n[state]\nenabled = false\n")
     args = [
         sys.executable, "-m", "linen.cli", "node",
         "--config", str(config),

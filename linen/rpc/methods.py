@@ -11,10 +11,11 @@ from linen.rpc.dispatch import Handler
 from linen.rpc.filters import FilterManager
 
 
-def build_registry(filters: FilterManager) -> dict[str, Handler]:
+def build_registry(filters: FilterManager, extra: dict[str, Handler] | None = None) -> dict[str, Handler]:
+    """Every method the server answers; `extra` adds the ones of in-process services (the state manager)."""
     registry: dict[str, Handler] = {}
     for methods in (eth.METHODS, blocks.METHODS, gas.METHODS, logs.METHODS, txpool.METHODS, linea.METHODS,
-                    filters.methods()):
+                    filters.methods(), extra or {}):
         overlap = registry.keys() & methods.keys()
         assert not overlap, f"methods registered twice: {sorted(overlap)}"
         registry.update(methods)

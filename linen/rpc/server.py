@@ -35,13 +35,15 @@ INFO_TEXT = "linen JSON-RPC: POST requests to this URL, or open a WebSocket on i
 class RpcServer:
     """Serves one `RpcBackend` on host:port (port 0 picks a free port; read it back from `.url`)."""
 
-    def __init__(self, backend: RpcBackend, host: str = "127.0.0.1", port: int = 8545) -> None:
+    def __init__(
+        self, backend: RpcBackend, host: str = "127.0.0.1", port: int = 8545, extra_methods: dict | None = None
+    ) -> None:
         self.backend = backend
         self.host = host
         self.port = port
         self.filters = FilterManager(backend)
         self.hub = SubscriptionHub()
-        self.dispatcher = Dispatcher(backend, build_registry(self.filters))
+        self.dispatcher = Dispatcher(backend, build_registry(self.filters, extra_methods or {}))
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task | None = None
         self._listening = False

@@ -71,4 +71,4 @@ def test_zk_state_follows_the_chain(tmp_path):
         manager.close()
         pushed.close()
     finally:
-        node.kv.close()
+        node.close()

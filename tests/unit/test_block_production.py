@@ -17,7 +17,7 @@ INITCODE = bytes.fromhex("65") + RUNTIME + bytes.fromhex("600052" "6006" "601a" 
 def node(tmp_path):
     n = make_node(tmp_path / "data")
     yield n
-    n.kv.close()
+    n.close()
 
 
 def test_transfer_block_has_receipt_diff_and_clique_seal(node):
@@ -87,10 +87,10 @@ def test_no_empty_blocks_unless_configured(tmp_path):
     quiet = make_node(tmp_path / "quiet")
     assert quiet.producer.produce_block() is None
     assert quiet.store.head().block_number == 0
-    quiet.kv.close()
+    quiet.close()
     busy = make_node(tmp_path / "busy", sequencer__create_empty_blocks=True)
     assert busy.producer.produce_block().number == 1
-    busy.kv.close()
+    busy.close()
 
 
 def test_transactions_beyond_block_gas_wait_for_the_next_block(tmp_path):
@@ -99,7 +99,7 @@ def test_transactions_beyond_block_gas_wait_for_the_next_block(tmp_path):
     assert gas_limit >= 21_000
     with pytest.raises(InvalidTransaction, match="exceeds block gas limit"):
         node.submit_raw_transaction(signers()[0].sign(gas=gas_limit + 1, to=signers()[1].address))
-    node.kv.close()
+    node.close()
 
 
 def test_restart_resumes_same_head_state_and_indexes(tmp_path):
@@ -111,7 +111,7 @@ def test_restart_resumes_same_head_state_and_indexes(tmp_path):
         node.producer.produce_block()
     head = node.store.head()
     balance = node.engine.get_balance(bob.raw_address, head)
-    node.kv.close()
+    node.close()
 
     reopened = make_node(tmp_path / "data")
     assert reopened.store.head().hash == head.hash
@@ -121,7 +121,7 @@ def test_restart_resumes_same_head_state_and_indexes(tmp_path):
     # the chain goes on from there
     reopened.submit_raw_transaction(alice.sign(to=bob.address, value=1))
     assert reopened.producer.produce_block().number == 4
-    reopened.kv.close()
+    reopened.close()
 
 
 def test_state_diff_codec_round_trips(node):
