@@ -166,6 +166,36 @@ def devnet(fresh: bool, **options) -> None:  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from None
 
 
+@main.command("state-manager")
+@click.option("--node-rpc", required=True, help="JSON-RPC URL of the node whose trielogs it follows.")
+@click.option("--data-dir", default=".linen/state-manager", show_default=True, type=click.Path(path_type=Path))
+@click.option("--rpc-host", default="127.0.0.1", show_default=True)
+@click.option("--rpc-port", default=8889, show_default=True, type=int)
+@click.option("--hasher", default="poseidon2-bn254", show_default=True, help="poseidon2-bn254 or mimc-bls12-377.")
+@click.option("--finalized-only", is_flag=True, help="Import only up to the block rollup_forkChoiceUpdated names.")
+def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, hasher: str, finalized_only: bool) -> None:
+    """Run the state manager apart from the node (Shomei's role): follows the node, serves zk proofs."""
+    from linen.state.standalone import run_state_manager
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+
+        def started(server, manager) -> None:  # type: ignore[no-untyped-def]
+            click.echo(f"state manager RPC {server.url}  (hasher {hasher}, following {node_rpc})")
+            sys.stdout.flush()
+
+        await run_state_manager(data_dir, hasher, node_rpc, rpc_host, rpc_port, stop, finalized_only, started)
+
+    try:
+        asyncio.run(run())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks (print figures and write JSON)."""

@@ -48,7 +48,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("l1", "rpc-url"): (str, ""),
     ("state", "enabled"): (bool, True),  # run the state manager in the node process
     ("state", "hasher"): (str, "poseidon2-bn254"),  # or mimc-bls12-377 (Linea-exact)
-    ("state", "finalized-only"): (bool, False),  # devnet: empty = start anvil under <data-dir>/l1
+    ("state", "finalized-only"): (bool, False),
+    ("state", "push-url"): (str, ""),  # a separate `linen state-manager` to push trielogs to  # devnet: empty = start anvil under <data-dir>/l1
     ("tracer", "enabled"): (bool, True),
     ("tracer", "limits-file"): (str, ""),  # empty: the seed limits shipped with Linen
     ("tracer", "traces-dir"): (str, ""),  # empty: <data-dir>/traces
@@ -89,6 +90,7 @@ class NodeConfig:
     state_enabled: bool
     state_hasher: str
     state_finalized_only: bool
+    state_push_url: str
 
 
 def _address(text: str, where: str) -> bytes:
@@ -207,4 +209,5 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         state_enabled=values[("state", "enabled")],
         state_hasher=values[("state", "hasher")],
         state_finalized_only=values[("state", "finalized-only")],
+        state_push_url=values[("state", "push-url")],
     )

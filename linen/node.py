@@ -121,6 +121,7 @@ class Node:
         self.rpc = None
         self._producer_task: asyncio.Task | None = None
         self._state_task: asyncio.Task | None = None
+        self._pusher = None
         self._stopping = asyncio.Event()
 
     # -- set-up -------------------------------------------------------------------------------
@@ -222,6 +223,12 @@ class Node:
         self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, self._rpc_extra_methods())
         await self.rpc.start()
         self._producer_task = asyncio.create_task(self._produce_forever(), name="block-producer")
+        if self.config.state_push_url:
+            from linen.state.push import TrieLogPusher
+
+            self._pusher = TrieLogPusher(self.store, self.config.state_push_url)
+            self.add_block_listener(self._pusher.on_block)
+            self._pusher.start()
         if self.state_manager is not None:
             self._state_task = asyncio.create_task(
                 self.state_manager.pull_forever(STATE_PULL_PERIOD, self._stopping), name="state-manager"
@@ -248,6 +255,8 @@ class Node:
             await self._producer_task
         if self._state_task is not None:
             await self._state_task
+        if self._pusher is not None:
+            await self._pusher.stop()
         if self.rpc is not None:
             await self.rpc.stop()
         self.close()

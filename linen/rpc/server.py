@@ -36,14 +36,21 @@ class RpcServer:
     """Serves one `RpcBackend` on host:port (port 0 picks a free port; read it back from `.url`)."""
 
     def __init__(
-        self, backend: RpcBackend, host: str = "127.0.0.1", port: int = 8545, extra_methods: dict | None = None
+        self,
+        backend: RpcBackend,
+        host: str = "127.0.0.1",
+        port: int = 8545,
+        extra_methods: dict | None = None,
+        registry: dict | None = None,
     ) -> None:
+        """`extra_methods` join the node's methods; `registry` replaces them (a service that is not a node)."""
         self.backend = backend
         self.host = host
         self.port = port
         self.filters = FilterManager(backend)
         self.hub = SubscriptionHub()
-        self.dispatcher = Dispatcher(backend, build_registry(self.filters, extra_methods or {}))
+        methods = registry if registry is not None else build_registry(self.filters, extra_methods or {})
+        self.dispatcher = Dispatcher(backend, methods)
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task | None = None
         self._listening = False

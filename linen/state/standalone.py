@@ -1,0 +1,53 @@
+"""`linen state-manager`: the state manager as its own process, beside a node it reaches over JSON-RPC.
+
+The node pushes each sealed block's trielog (`state_sendRawTrieLog`, when its `[state] push-url`
+names this process); the manager also polls the node (`shomei_getTrieLogsByRange`), which is how
+it fills gaps: after its own restart, after the node's, or when a push was lost. Either way blocks
+are applied strictly in order. The manager answers its methods (`rollup_*`, `linea_getProof`, ...)
+on its own port, through the same JSON-RPC server the node uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from linen.rpc.backend import RpcLimits
+from linen.rpc.server import RpcServer
+from linen.state import rpc_methods
+from linen.state.service import JsonRpcTrieLogSource, StateManager
+
+PULL_PERIOD = 1.0  # seconds between polls of the node
+
+
+class _ServiceBackend:
+    """What the RPC server needs from a backend that is not a node: limits, and no blocks to follow."""
+
+    def __init__(self) -> None:
+        self.limits = RpcLimits()
+
+    def add_block_listener(self, listener: Callable) -> None:  # the state manager has no block feed to share
+        return None
+
+
+async def run_state_manager(
+    data_dir: Path,
+    hasher: str,
+    node_url: str,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    finalized_only: bool = False,
+    on_started: Callable[[RpcServer, StateManager], None] = lambda _s, _m: None,
+) -> None:
+    """Serve and follow until `stop` is set; the store is closed on the way out."""
+    manager = StateManager(data_dir, hasher, JsonRpcTrieLogSource(node_url), finalized_only=finalized_only)
+    server = RpcServer(_ServiceBackend(), host, port, registry=rpc_methods.bind(manager))  # type: ignore[arg-type]
+    try:
+        await server.start()
+        on_started(server, manager)
+        await manager.pull_forever(PULL_PERIOD, stop)
+    finally:
+        await server.stop()
+        manager.close()
