@@ -201,6 +201,14 @@ def bench() -> None:
     """Benchmarks (print figures and write JSON)."""
 
 
+@bench.command("hashers")
+def bench_hashers() -> None:
+    """Hashes per second (Python and native) and sparse Merkle tree updates per second."""
+    from linen.benchmarks.hashers import main as run_hashers
+
+    run_hashers([])
+
+
 @bench.command("throughput")
 @click.option("--seconds", type=float, default=20.0, help="Length of the measured phase per target.")
 @click.option("--senders", type=int, default=200)

@@ -9,7 +9,7 @@ hash like a different word, which would let two distinct states share a root.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from linen.errors import InvalidInput
@@ -34,6 +34,21 @@ class Hasher(Protocol):
         """Same as `hash` on already-checked integers (the tree's inner loop)."""
         ...
 
+    def hash_many(self, inputs: Iterable[Sequence[bytes]]) -> list[bytes]:
+        """`[hash(words) for words in inputs]`; the native hashers do it in one call."""
+        ...
+
+    def hash_pairs(self, left: Sequence[bytes], right: Sequence[bytes]) -> list[bytes]:
+        """`[hash([l, r]) for l, r in zip(left, right)]` (equal lengths)."""
+        ...
+
+    def path_hashes(self, leaf_index: int, node: bytes, siblings: Sequence[bytes]) -> list[bytes]:
+        """The node hashes above `node` on a Merkle path, bottom-up (the last is the root).
+
+        Level k hashes H(sibling_k, node) if bit k of `leaf_index` is set, else H(node, sibling_k).
+        """
+        ...
+
 
 class FieldHasher:
     """Shared byte handling so each concrete hasher only writes its integer core."""
@@ -46,6 +61,23 @@ class FieldHasher:
 
     def hash_ints(self, values: Sequence[int]) -> int:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def hash_many(self, inputs: Iterable[Sequence[bytes]]) -> list[bytes]:
+        return [self.hash(words) for words in inputs]
+
+    def hash_pairs(self, left: Sequence[bytes], right: Sequence[bytes]) -> list[bytes]:
+        if len(left) != len(right):
+            raise ValueError(f"hash_pairs needs as many left as right words ({len(left)} != {len(right)})")
+        return [self.hash([a, b]) for a, b in zip(left, right, strict=True)]
+
+    def path_hashes(self, leaf_index: int, node: bytes, siblings: Sequence[bytes]) -> list[bytes]:
+        out = []
+        index = leaf_index
+        for sibling in siblings:
+            node = self.hash([sibling, node] if index & 1 else [node, sibling])
+            out.append(node)
+            index >>= 1
+        return out
 
     def word_to_int(self, word: bytes) -> int:
         """Decode one 32-byte word, refusing anything that is not a canonical field element."""
