@@ -134,7 +134,7 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
     for i, acct in enumerate(info["accounts"]):
         click.echo(f"  ({i}) {acct['address']}  {acct['privateKey']}")
     if devnet_file is not None:
-        from linen.node import write_json_atomically
+        from linen.jsonfile import write_json_atomically
 
         write_json_atomically(devnet_file, info)
         click.echo(f"written to {devnet_file}")

@@ -24,9 +24,9 @@ from linen.l1.anvil import ANVIL_FIRST_KEY, LaunchedL1, start_l1
 from linen.l1.artifacts import compile_contracts
 from linen.l1.deploy import Deployment, L1Settings, L2Settings, deploy_l1, deploy_l2, read_deployment, write_deployment
 from linen.node import Node
-from linen.state.encoding import AccountValue, code_hash, storage_hkey, u256
 from linen.state.hashers import get_hasher
-from linen.state.tree import SparseMerkleTree, empty_root
+from linen.state.trielog import decode_trielog, genesis_trielog
+from linen.state.world import MemoryForest, ZkWorldState
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +34,10 @@ DEVNET_STATE_HASHER = "poseidon2-bn254"
 
 
 def genesis_zk_root(alloc: dict[bytes, GenesisAccount], hasher_name: str = DEVNET_STATE_HASHER) -> bytes:
-    """The zk state root of a genesis alloc: accounts inserted in hkey order, as the state manager does."""
-    from eth_utils import keccak
-
-    hasher = get_hasher(hasher_name)
-    empty = empty_root(hasher_name)
-    accounts = SparseMerkleTree(hasher)
-    entries = []
-    for address, account in alloc.items():
-        storage_root = empty
-        slots = {slot: value for slot, value in account.storage.items() if value}
-        if slots:
-            storage = SparseMerkleTree(hasher)
-            for slot in sorted(slots, key=lambda s: storage_hkey(hasher, u256(s))):
-                storage.put(u256(slot), u256(slots[slot]))
-            storage_root = storage.root
-        value = AccountValue(
-            account.nonce, account.balance, storage_root, code_hash(hasher, account.code), keccak(account.code),
-            len(account.code),
-        )
-        entries.append((address, value))
-    for address, value in sorted(entries, key=lambda e: accounts.hkey(e[0])):
-        accounts.put(address, value.encode())
-    return accounts.root
+    """The zk state root of a genesis alloc: the state manager's own block-0 import, in memory."""
+    world = ZkWorldState(get_hasher(hasher_name), MemoryForest())
+    world.apply_trielog(decode_trielog(genesis_trielog(b"\x00" * 32, alloc)))
+    return world.root
 
 
 class Devnet:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from eth.constants import BLANK_ROOT_HASH
 from eth_keys import keys
@@ -267,8 +266,3 @@ class Node:
             self.state_manager.close()
         self.kv.close()
 
-
-def write_json_atomically(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)

@@ -19,10 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import importlib.metadata
-import json
-import os
-import platform
 import random
 import subprocess
 import time
@@ -30,6 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from linen.benchmarks.machine import machine_info as common_machine_info
+from linen.jsonfile import write_json_atomically
 from linen.state.hashers import HASHER_NAMES, NATIVE_AVAILABLE, Hasher, get_hasher
 from linen.state.tree import SparseMerkleTree
 
@@ -113,31 +111,12 @@ def tree_rates(hasher: Hasher, seconds: float, repeats: int, rng: random.Random)
 
 
 def machine_info() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-    }
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-                break
-    for package in ("linen", "linen-native"):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            info[f"{package}_version"] = importlib.metadata.version(package)
+    """The common machine record plus the Rust compiler that built the native hashers."""
+    info = common_machine_info(("linen", "linen-native"))
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         output = subprocess.run(["rustc", "--version"], capture_output=True, text=True, timeout=10)
         info["rustc"] = output.stdout.strip() or None
     return info
-
-
-def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def format_table(result: dict[str, Any]) -> str:

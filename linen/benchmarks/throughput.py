@@ -25,11 +25,9 @@ import collections
 import contextlib
 import datetime
 import hashlib
-import importlib.metadata
 import json
 import math
 import os
-import platform
 import random
 import re
 import shutil
@@ -52,7 +50,9 @@ import coincurve
 import orjson
 from eth_hash.auto import keccak
 
+from linen.benchmarks.machine import machine_info as common_machine_info
 from linen.devaccounts import dev_accounts
+from linen.jsonfile import write_json_atomically
 from linen.tools import tool_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -998,25 +998,8 @@ def run_case(target: str, kind: str, seconds: float, senders: int, window: int, 
 
 # -- machine info, table, JSON --------------------------------------------------------------------
 def machine_info() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-    }
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-                break
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["memory_gib"] = round(int(line.split()[1]) / 2**20, 1)
-                break
-    for package in ("linen", "py-evm", "aiohttp", "coincurve"):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            info[f"{package}_version"] = importlib.metadata.version(package)
+    """The common machine record plus the versions that matter to this benchmark (anvil's among them)."""
+    info = common_machine_info(("linen", "py-evm", "aiohttp", "coincurve"))
     with contextlib.suppress(OSError, FileNotFoundError, subprocess.SubprocessError):
         output = subprocess.run([str(tool_path("anvil")), "--version"], capture_output=True, text=True, timeout=10)
         info["anvil_version"] = output.stdout.splitlines()[0] if output.stdout else None
@@ -1152,13 +1135,6 @@ def format_table(result: dict[str, Any]) -> str:
             for note in notes:
                 lines.append(f"{target} {kind}: {note}")
     return "\n".join(lines)
-
-
-def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def run(

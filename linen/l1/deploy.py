@@ -8,7 +8,6 @@ is usable at once, and the addresses go to `<data dir>/contracts.json` for the o
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from eth_account import Account
 from eth_hash.auto import keccak
 from web3 import Web3
 
+from linen.jsonfile import write_json_atomically
 from linen.l1.artifacts import MAX_DEPLOYED_CODE_SIZE, Artifact
 from linen.l1.transact import deploy
 
@@ -128,13 +128,7 @@ def deploy_l2(w3: Web3, deployer_key: str, artifacts: dict[str, Artifact], setti
 
 def write_deployment(data_dir: Path, deployment: Deployment) -> Path:
     """Write the addresses atomically to `<data_dir>/contracts.json`."""
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / ADDRESSES_FILE
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(deployment), indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
+    return write_json_atomically(Path(data_dir) / ADDRESSES_FILE, asdict(deployment), sort_keys=True)
 
 
 def read_deployment(data_dir: Path) -> Deployment | None:

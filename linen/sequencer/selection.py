@@ -19,6 +19,7 @@ from linen.execution.engine import BlockBuilderAPI
 from linen.execution.tracer.limits import first_exceeded
 from linen.execution.tracer.trace import BlockTracer
 from linen.execution.transactions import PooledTransaction
+from linen.execution.types import TransactionExecution
 from linen.protocol.profitability import compressed_size
 from linen.sequencer import rules as r
 
@@ -78,7 +79,7 @@ class BlockSelector:
             builder.undo_last()
         return verdict
 
-    def _judge_executed(self, ptx: PooledTransaction, execution, started: float) -> Verdict:  # noqa: ANN001
+    def _judge_executed(self, ptx: PooledTransaction, execution: TransactionExecution, started: float) -> Verdict:
         tx_counts = None
         if self.tracer is not None:
             tx_counts = self.tracer.count(ptx, execution)

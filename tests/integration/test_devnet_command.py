@@ -13,6 +13,16 @@ from linen.devnet import genesis_zk_root
 from tests.helpers import LINEN, ROOT, free_port, rpc
 
 
+def state_manager_root(url, number, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        answer = rpc(url, "linen_getZkStateRoot", [number])
+        if "result" in answer:
+            return answer["result"]["zkStateRootHash"]
+        time.sleep(0.2)
+    raise TimeoutError(answer)
+
+
 def rpc_or_error(url):
     try:
         return rpc(url, "eth_chainId", timeout=2)
@@ -66,6 +76,7 @@ def test_devnet_prints_accounts_writes_json_and_stops_cleanly(tmp_path):
         root_zero = "0x" + keccak(b"stateRootHashes(uint256)")[:4].hex() + "00" * 32
         genesis_root = rpc(l1, "eth_call", [{"to": contracts["l1"]["rollup"], "data": root_zero}, "latest"])["result"]
         assert genesis_root == "0x" + genesis_zk_root(parse_genesis(default_devnet_genesis_document()).alloc).hex()
+        assert genesis_root == state_manager_root(info["l2"]["rpc"], 0)  # the root the state manager computed
         assert json.loads((data_dir / "contracts.json").read_text())["rollup"] == contracts["l1"]["rollup"]
     finally:
         proc.send_signal(signal.SIGINT)

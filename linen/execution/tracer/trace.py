@@ -65,7 +65,6 @@ class BlockTracer:
     def __init__(self, header: BlockHeader, message_service: bytes | None) -> None:
         self.header = header
         self.message_service = message_service
-        self._zero = dict.fromkeys(ALL_MODULES, 0)
         self.empty_block = count_block([], traced_block(header, (), (), message_service))
         self.running = dict(self.empty_block)
         self.tx_counts: list[dict[str, int]] = []
