@@ -221,5 +221,19 @@ def bench_throughput(seconds: float, senders: int, out: Path) -> None:
     click.echo(json.dumps(result["summary"], indent=2))
 
 
+@bench.command("state-lag")
+@click.option("--seconds", type=float, default=20.0, help="Length of the measured phase per case.")
+@click.option("--senders", type=int, default=200)
+@click.option("--setups", default="no-state-manager,apart,in-node", show_default=True)
+@click.option("--kinds", default="eth,erc20", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/state_lag.json"))
+def bench_state_lag(seconds: float, senders: int, setups: str, kinds: str, out: Path) -> None:
+    """The state manager's lag behind the node under the throughput load (poseidon2-bn254)."""
+    from linen.benchmarks.state_lag import run
+
+    run(seconds=seconds, senders=senders, out=out, setups=tuple(s for s in setups.split(",") if s),
+        kinds=tuple(k for k in kinds.split(",") if k))
+
+
 if __name__ == "__main__":
     main()

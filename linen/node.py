@@ -229,6 +229,8 @@ class Node:
             self.add_block_listener(self._pusher.on_block)
             self._pusher.start()
         if self.state_manager is not None:
+            manager = self.state_manager
+            self.add_block_listener(lambda _block: manager.notify_new_block())
             self._state_task = asyncio.create_task(
                 self.state_manager.pull_forever(STATE_PULL_PERIOD, self._stopping), name="state-manager"
             )

@@ -303,12 +303,15 @@ def bench_limits_file(workdir: Path) -> Path:
     return path
 
 
-def linen_process(workdir: Path, traced: bool = True) -> TargetProcess:
-    """A fresh `linen node`; `traced=False` turns the tracer (and the line limits) off, to measure its cost."""
+def linen_process(workdir: Path, traced: bool = True, state_config: str = "enabled = false\n") -> TargetProcess:
+    """A fresh `linen node`; `traced=False` turns the tracer (and the line limits) off, to measure its cost.
+
+    The state manager is off by default: its lag has its own benchmark (`linen.benchmarks.state_lag`),
+    which passes the `[state]` section it wants as `state_config`.
+    """
     port = free_port()
     config = workdir / "linen.toml"
-    # The state manager is off: it measures its own lag in its own benchmark, not the node's rate.
-    config.write_text(f"[tracer]\nenabled = {'true' if traced else 'false'}\n[state]\nenabled = false\n")
+    config.write_text(f"[tracer]\nenabled = {'true' if traced else 'false'}\n[state]\n{state_config}")
     args = [
         sys.executable, "-m", "linen.cli", "node",
         "--config", str(config),

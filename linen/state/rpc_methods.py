@@ -139,7 +139,7 @@ def send_raw_trielog(manager: StateManager, params: list) -> list[str]:
         number = _number(item.get("blockNumber"), "blockNumber")
         block_hash = parse_hash(item.get("blockHash"), "blockHash")
         trielog = parse_data(item.get("trieLog"), "trieLog")
-        outcomes.append(manager.receive_trielog(number, block_hash, trielog))
+        outcomes.append(manager.accept_trielog(number, block_hash, trielog))
     return outcomes
 
 

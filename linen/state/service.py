@@ -11,19 +11,18 @@ applied, so every proof served is about L1-finalized state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import threading
 import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
 import orjson
 
-from linen.errors import ConfigError, InvalidParams, OperationalError, ResourceNotFound
+from linen.errors import ConfigError, InvalidParams, LimitExceeded, OperationalError, ResourceNotFound
 from linen.state.hashers import get_hasher
 from linen.state.lmdb_store import LmdbStateStore
 from linen.state.trielog import CorruptTrieLog, build_trielog, decode_trielog, genesis_trielog
@@ -163,6 +162,10 @@ class StateManager:
         self.version = STATE_MANAGER_VERSION
         self._lock = threading.RLock()
         self._pending: dict[int, tuple[bytes, bytes]] = {}
+        # Pushed trielogs waiting for the applying thread, so an RPC answer never waits on hashing.
+        self._inbox: dict[int, tuple[bytes, bytes]] = {}
+        self._inbox_lock = threading.Lock()
+        self._wake: Callable[[bool], None] | None = None  # set while `pull_forever` runs; arg: pull too
 
     # -- what has been applied ------------------------------------------------------------------
 
@@ -243,8 +246,41 @@ class StateManager:
             self._drain()
             return "imported" if applied else "duplicate"
 
+    def accept_trielog(self, number: int, block_hash: bytes, trielog: bytes) -> str:
+        """A pushed trielog: queued for the applying thread while `pull_forever` runs, else applied now.
+
+        Returns "queued", or what `receive_trielog` returns. Corrupt bytes are refused at once either way.
+        """
+        wake = self._wake
+        if wake is None:
+            return self.receive_trielog(number, block_hash, trielog)
+        parsed = decode_trielog(trielog)
+        if parsed.block_number != number or parsed.block_hash != block_hash:
+            raise CorruptTrieLog(f"trielog names block {parsed.block_number}, not block {number} 0x{block_hash.hex()}")
+        with self._inbox_lock:
+            if len(self._inbox) >= MAX_PENDING and number not in self._inbox:
+                raise LimitExceeded(f"{MAX_PENDING} pushed trielogs are already waiting; the state manager will pull")
+            self._inbox[number] = (block_hash, trielog)
+        wake(False)
+        return "queued"
+
+    def notify_new_block(self) -> None:
+        """The source has a new block: look now rather than at the next poll (no-op when not running)."""
+        wake = self._wake
+        if wake is not None:
+            wake(True)
+
+    def _take_inbox(self) -> None:
+        with self._inbox_lock:
+            inbox, self._inbox = self._inbox, {}
+        head = self.head
+        for number, item in inbox.items():
+            if (head is None or number > head) and len(self._pending) < MAX_PENDING:
+                self._pending[number] = item
+
     def _drain(self) -> int:
         """Apply kept trielogs that have become next in line."""
+        self._take_inbox()
         count = 0
         while True:
             head = self.head
@@ -296,14 +332,51 @@ class StateManager:
                 self.sync()
 
     async def pull_forever(self, period: float, stopping: asyncio.Event) -> None:
-        """Poll the source every `period` seconds (in a worker thread: hashing is slow) until `stopping`."""
-        while not stopping.is_set():
-            try:
-                await asyncio.to_thread(self.sync)
-            except Exception:  # a bad trielog or an unreachable node: log, keep the state, retry
-                log.exception("state manager sync failed; retrying")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stopping.wait(), period)
+        """Apply pushed trielogs as they come and poll the source every `period` seconds, until `stopping`.
+
+        The work runs in a worker thread (hashing is slow), so the event loop keeps answering RPC while
+        a block is applied. A push wakes the worker to apply what is next in line without asking the
+        source (a node busy sealing blocks can take a while to answer); the source is asked on the
+        period, on `notify_new_block`, and when the pushes leave a gap.
+        """
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        pull_requested = True
+
+        def wake(pull: bool) -> None:
+            def on_loop() -> None:
+                nonlocal pull_requested
+                pull_requested = pull_requested or pull
+                woken.set()
+
+            loop.call_soon_threadsafe(on_loop)
+
+        self._wake = wake
+        try:
+            while not stopping.is_set():
+                woken.clear()
+                pull, pull_requested = pull_requested, False
+                try:
+                    await asyncio.to_thread(self.sync if pull else self._apply_pushed)
+                except Exception:  # a bad trielog or an unreachable node: log, keep the state, retry
+                    log.exception("state manager sync failed; retrying")
+                stop_wait = asyncio.ensure_future(stopping.wait())
+                wake_wait = asyncio.ensure_future(woken.wait())
+                await asyncio.wait({stop_wait, wake_wait}, timeout=period, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in (stop_wait, wake_wait):
+                    waiter.cancel()
+                if not woken.is_set():
+                    pull_requested = True  # a quiet period: look at the source
+        finally:
+            self._wake = None
+
+    def _apply_pushed(self) -> int:
+        """Apply queued pushes that are next in line; pull from the source only if they leave a gap."""
+        with self._lock:
+            count = self._drain()
+            if self._pending and self.source is not None:
+                count += self.sync()
+            return count
 
     def close(self) -> None:
         self.store.close()

@@ -59,12 +59,14 @@ class SparseMerkleTree:
         self.store: NodeStore = store if store is not None else MemoryNodeStore()
         self._empty = empty_subtree_hashes(hasher.name)
         self._tail_hkey = (hasher.modulus - 1).to_bytes(32, "big")
+        self._stale: set[tuple[int, int]] = set()  # inner nodes above a written leaf, not yet rehashed
         if self.store.get_next_free_node() is None:
             self._write_leaf(HEAD_INDEX, head_leaf())
             self.store.put_flat(ZERO_WORD, FlatLeaf(HEAD_INDEX, ZERO_WORD))
             self._write_leaf(TAIL_INDEX, tail_leaf(hasher))
             self.store.put_flat(self._tail_hkey, FlatLeaf(TAIL_INDEX, ZERO_WORD))
             self.store.set_next_free_node(FIRST_FREE_INDEX)
+            self.node_hash(0, 0)  # rehash what the sentinels made stale before anything is committed
 
     # -- committed values -------------------------------------------------------------------------
 
@@ -83,7 +85,18 @@ class SparseMerkleTree:
         return self.hasher.hash([self.next_free_node.to_bytes(32, "big"), self.sub_root])
 
     def node_hash(self, depth: int, index: int) -> bytes:
-        """Hash at a position, the empty-subtree hash where nothing is stored."""
+        """Hash at a position, the empty-subtree hash where nothing is stored.
+
+        A node made stale by a leaf write is rehashed here, from its children, the first time
+        anything asks for it (see `_write_leaf`).
+        """
+        if (depth, index) in self._stale:
+            left = self.node_hash(depth + 1, 2 * index)
+            right = self.node_hash(depth + 1, 2 * index + 1)
+            node = self.hasher.hash([left, right])
+            self._put_node(depth, index, node, self._empty[TREE_DEPTH - depth])
+            self._stale.discard((depth, index))
+            return node
         stored = self.store.get_node(depth, index)
         return stored if stored is not None else self._empty[TREE_DEPTH - depth]
 
@@ -164,7 +177,7 @@ class SparseMerkleTree:
         if center is not None:
             prior = self._leaf_at(center.leaf_index)
             self.store.put_flat(hkey, FlatLeaf(center.leaf_index, value))
-            proof = self._write_leaf(center.leaf_index, prior.with_hval(hval))
+            proof = self._write_leaf(center.leaf_index, prior.with_hval(hval), alone=True)
             return UpdateTrace(self.next_free_node, old_sub_root, self.sub_root, proof, key, center.value, value, prior)
 
         new_index = self.next_free_node
@@ -218,29 +231,38 @@ class SparseMerkleTree:
             prior_right,
         )
 
-    def _write_leaf(self, leaf_index: int, leaf: LeafOpening | None) -> TraceProof:
-        """Store a leaf (None empties the slot), rehash its path, and return the path's siblings.
+    def _write_leaf(self, leaf_index: int, leaf: LeafOpening | None, alone: bool = False) -> TraceProof:
+        """Store a leaf (None empties the slot), mark its path stale, and return the path's siblings.
 
-        Nodes equal to the empty-subtree hash of their height are deleted rather than stored, so
-        a store holds only what differs from the empty tree.
+        The path is rehashed lazily, by `node_hash`: an insertion or deletion writes three leaves,
+        and each proof only needs the siblings as they are after the writes before it, so a node
+        shared by several paths is hashed once per operation, not once per leaf (an insertion costs
+        the union of three paths instead of three full paths). Every operation ends by asking for
+        the sub-root, which rehashes whatever is still stale. A write `alone` in its operation (an
+        update) rehashes its whole path at once instead, in one call the native hashers run without
+        the GIL. Nodes equal to the empty-subtree hash of their height are deleted rather than
+        stored, so a store holds only what differs from the empty tree.
         """
-        store, empty, hasher = self.store, self._empty, self.hasher
         if leaf is None:
-            store.delete_leaf(leaf_index)
+            self.store.delete_leaf(leaf_index)
             node = ZERO_WORD
         else:
-            store.put_leaf(leaf_index, leaf)
-            node = leaf.hash(hasher)
-        siblings = []
-        index = leaf_index
-        for depth in range(TREE_DEPTH, 0, -1):
-            self._put_node(depth, index, node, empty[TREE_DEPTH - depth])
-            sibling = self.node_hash(depth, index ^ 1)
-            siblings.append(sibling)
-            node = hasher.hash([sibling, node] if index & 1 else [node, sibling])
-            index >>= 1
-        self._put_node(0, 0, node, empty[TREE_DEPTH])
-        return TraceProof(leaf_index, tuple(siblings))
+            self.store.put_leaf(leaf_index, leaf)
+            node = leaf.hash(self.hasher)
+        self._put_node(TREE_DEPTH, leaf_index, node, self._empty[0])
+        if alone and not self._stale:
+            siblings = self.siblings(leaf_index)
+            path = self.hasher.path_hashes(leaf_index, node, siblings)
+            for depth, ancestor in zip(range(TREE_DEPTH - 1, -1, -1), path, strict=True):
+                self._put_node(depth, leaf_index >> (TREE_DEPTH - depth), ancestor, self._empty[TREE_DEPTH - depth])
+            return TraceProof(leaf_index, siblings)
+        stale = self._stale
+        for depth in range(TREE_DEPTH - 1, -1, -1):
+            stale.add((depth, leaf_index >> (TREE_DEPTH - depth)))
+        siblings = tuple(
+            self.node_hash(depth, (leaf_index >> (TREE_DEPTH - depth)) ^ 1) for depth in range(TREE_DEPTH, 0, -1)
+        )
+        return TraceProof(leaf_index, siblings)
 
     def _put_node(self, depth: int, index: int, node: bytes, empty_hash: bytes) -> None:
         if node == empty_hash:

@@ -230,15 +230,21 @@ class ZkWorldState:
             self.forest.drop_tree(storage_namespace(address))
         if u is None:
             return traces
-        storage = self._tree(storage_namespace(address), create=True)
-        assert storage is not None
-        for s in self._slots_sorted(writes):
-            if s.new:
-                traces.append(replace(storage.put(s.slot, u256(s.new)), location=location))
-            else:
-                deletion = storage.delete(s.slot)
-                if deletion is not None:
-                    traces.append(replace(deletion, location=location))
+        if writes:
+            storage = self._tree(storage_namespace(address), create=True)
+            assert storage is not None
+            for s in self._slots_sorted(writes):
+                if s.new:
+                    traces.append(replace(storage.put(s.slot, u256(s.new)), location=location))
+                else:
+                    deletion = storage.delete(s.slot)
+                    if deletion is not None:
+                        traces.append(replace(deletion, location=location))
+            storage_root = storage.root
+        elif prior is not None and not cleared:
+            storage_root = prior.storage_root  # untouched storage: no need to open its tree
+        else:
+            storage_root = self.empty_root  # a new or wiped account's storage tree is made on its first write
         if entry.code is not None:
             code = entry.code.new
             code_fields = (code_hash(self.hasher, code), keccak(code), len(code))
@@ -246,7 +252,7 @@ class ZkWorldState:
             code_fields = (prior.code_hash, prior.keccak_code_hash, prior.code_size)
         else:
             code_fields = (code_hash(self.hasher, b""), EMPTY_KECCAK_CODE_HASH, 0)
-        value = AccountValue(u.nonce, u.balance, storage.root, *code_fields)
+        value = AccountValue(u.nonce, u.balance, storage_root, *code_fields)
         traces.append(accounts.put(address, value.encode(), hkey=hkey))
         return traces
 

@@ -302,3 +302,43 @@ def test_json_rpc_source_pulls_from_a_node(tmp_path):
         unreachable.close()
     finally:
         server.shutdown()
+
+
+def test_pushes_are_queued_while_the_applying_loop_runs(tmp_path):
+    """With `pull_forever` running, a push answers "queued" at once and the worker applies it in order."""
+    import asyncio
+    import threading
+
+    manager = make_manager(tmp_path)
+    applying = threading.Event()
+    original = manager.world.apply_trielog
+
+    def slow_apply(trielog):  # hold the apply lock long enough to show the RPC answer does not wait for it
+        applying.set()
+        time.sleep(0.3)
+        return original(trielog)
+
+    manager.world.apply_trielog = slow_apply
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(manager.pull_forever(60.0, stop))
+        await asyncio.sleep(0.05)
+        assert manager.accept_trielog(0, *block(0)) == "queued"
+        await asyncio.to_thread(applying.wait, 5)
+        started = time.perf_counter()
+        # block 2 before block 1: both queued, neither lost, applied in order by the worker
+        assert manager.accept_trielog(2, *block(2)) == "queued"
+        assert manager.accept_trielog(1, *block(1)) == "queued"
+        assert time.perf_counter() - started < 0.2  # answered while block 0 is still being applied
+        with pytest.raises(CorruptTrieLog):
+            manager.accept_trielog(3, block(3)[0], b"\x01garbage")
+        deadline = time.perf_counter() + 10
+        while manager.head != 2 and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+
+    asyncio.run(scenario())
+    assert manager.head == 2
+    manager.close()
