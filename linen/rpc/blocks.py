@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from linen.chain.types import BlockHeader
+import rlp
+
+from linen.chain.types import BlockHeader, BlockTransaction
+from linen.errors import ResourceNotFound
 from linen.primitives.hexcodec import parse_hash, parse_quantity
 from linen.rpc.backend import RpcBackend
 from linen.rpc.format import (
@@ -134,7 +137,36 @@ def eth_get_block_receipts(backend: RpcBackend, params: list) -> list[dict[str, 
     return format_block_receipts(header, backend.store.transactions(block_hash), backend.store.receipts(block_hash))
 
 
+def encode_raw_block(header: BlockHeader, transactions: tuple[BlockTransaction, ...]) -> bytes:
+    """The consensus RLP of a block, `[header, transactions, ommers, withdrawals]`, as geth serves it.
+
+    Typed transactions sit in the list as byte strings (their envelopes), legacy ones as RLP lists.
+    """
+    items = [tx.raw if tx.raw[0] < 0xC0 else rlp.decode(tx.raw) for tx in transactions]
+    return rlp.encode([header, items, [], []])
+
+
+def _raw_header_for(backend: RpcBackend, params: list) -> BlockHeader:
+    (tag,) = expect(params, 1)
+    header = header_for_block_getter(backend, tag)
+    if header is None:
+        raise ResourceNotFound(f"block {tag} not found")
+    return header
+
+
+def debug_get_raw_block(backend: RpcBackend, params: list) -> str:
+    """geth's debug_getRawBlock: what the coordinator encodes into blobs and hands the prover."""
+    header = _raw_header_for(backend, params)
+    return "0x" + encode_raw_block(header, backend.store.transactions(bytes(header.hash))).hex()
+
+
+def debug_get_raw_header(backend: RpcBackend, params: list) -> str:
+    return "0x" + rlp.encode(_raw_header_for(backend, params)).hex()
+
+
 METHODS = {
+    "debug_getRawBlock": debug_get_raw_block,
+    "debug_getRawHeader": debug_get_raw_header,
     "eth_getBlockByNumber": eth_get_block_by_number,
     "eth_getBlockByHash": eth_get_block_by_hash,
     "eth_getBlockTransactionCountByNumber": eth_get_block_transaction_count_by_number,

@@ -332,3 +332,23 @@ def test_send_raw_transaction_pending_and_txpool(tmp_path):
 def test_rpc_error_helper_is_raised_for_errors(node):
     with pytest.raises(RpcError):
         node.call("eth_nope")
+
+
+def test_raw_block_and_header(node, chain_info):
+    """debug_getRawBlock is the consensus RLP: its header hashes to the block hash, its txs are the envelopes."""
+    import rlp
+    from eth_hash.auto import keccak
+
+    _, info = chain_info
+    block1 = info["block1"]
+    raw = bytes.fromhex(node.call("debug_getRawBlock", "0x1")[2:])
+    header, transactions, ommers, withdrawals = rlp.decode(raw)
+    assert keccak(rlp.encode(header)) == block1.hash
+    assert node.call("debug_getRawHeader", "0x1") == "0x" + rlp.encode(header).hex()
+    assert [item if isinstance(item, bytes) else rlp.encode(item) for item in transactions] == [
+        tx.raw for tx in block1.transactions
+    ]
+    assert any(isinstance(item, list) for item in transactions)  # the legacy one stays a list
+    assert ommers == [] and withdrawals == []
+    with pytest.raises(RpcError):
+        node.call("debug_getRawBlock", "0x99")
