@@ -58,6 +58,22 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("txpool", "max-per-sender"): (int, 64),
     ("txpool", "max-nonce-gap"): (int, 64),
     ("txpool", "price-bump-percent"): (int, 10),
+    # `linen prover` (controller and prove entry point), read by linen/prover/settings.py
+    ("prover", "requests-root"): (str, ".linen/prover"),  # holds prover-{execution,compression,aggregation}/
+    ("prover", "local-id"): (str, ""),  # empty: prover-<hostname>; must start with "prover", stable across restarts
+    ("prover", "kinds"): (str, "execution,compression,aggregation"),  # comma-separated kinds this controller proves
+    ("prover", "accept-large"): (bool, True),  # also take execution requests marked .large
+    ("prover", "command"): (str, ""),  # empty: python -m linen.prover.prove; placeholders {config} {input} {output}
+    ("prover", "large-command"): (str, ""),  # empty: the command with --large
+    ("prover", "retry-delays"): (str, "0,1,2,3,5,8,13,21,44,85"),  # idle back-off in seconds, last one repeats
+    ("prover", "termination-grace-period"): (float, 2700.0),  # seconds a running job may finish after SIGTERM
+    ("prover", "key"): (str, ""),  # private key signing the aggregation attestation
+    ("prover", "l1-chain-id"): (int, 0),
+    ("prover", "verifier-address"): (str, ""),  # the L1 verifier contract the attestation is bound to
+    ("prover", "l2-chain-id"): (int, 0),
+    ("prover", "traces-dir"): (str, ""),
+    ("prover", "state-dir"): (str, ""),
+    ("prover", "dictionary"): (str, ""),  # compressor dictionary file; empty: the one shipped with Linen
 }
 
 

@@ -1,0 +1,1 @@
+"""Proving backends: one `prove_<kind>(request, settings) -> response` per proof kind."""

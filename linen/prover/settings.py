@@ -1,0 +1,177 @@
+"""Settings of the prover side, from the `[prover]` section of the config file and `LINEN_PROVER_*`.
+
+The controller and the `prove` entry point are separate processes (the controller starts one
+`prove` per job), so both read the same section: the controller for folders, ids and commands, the
+prover for what its backends need (the attestation key and what it is bound to, optional paths).
+Keys are declared in `linen.config.SCHEMA`; precedence is the same as for the node: defaults, the
+TOML file, the environment, then explicit overrides (CLI flags).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linen.config import SCHEMA, _coerce
+from linen.errors import ConfigError
+from linen.prover.files import ALL_KINDS, CONTROLLER_ID_PREFIX, ProofKind
+
+SECTION = "prover"
+
+
+@dataclass(frozen=True)
+class ProverSettings:
+    """What a proving backend may use besides its request file.
+
+    `requests_root` is where the aggregation backend finds the responses its request names; the
+    `prove` entry point sets it from the request's own location when that sits in a prover folder.
+    `large` is set for a run with `--large` (more memory, bigger circuits).
+    """
+
+    key: str = ""
+    l1_chain_id: int = 0
+    verifier_address: str = ""
+    l2_chain_id: int = 0
+    requests_root: Path = Path(".linen/prover")
+    traces_dir: Path | None = None
+    state_dir: Path | None = None
+    dictionary: Path | None = None
+    config_file: Path | None = None
+    large: bool = False
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """What a controller needs: its folders, its id, the kinds it proves and how to run a proof.
+
+    `command` / `large_command` are shell command templates with `{config}`, `{input}` and
+    `{output}` placeholders (filled shell-quoted); empty means `python -m linen.prover.prove`.
+    """
+
+    requests_root: Path
+    local_id: str
+    kinds: tuple[ProofKind, ...] = ALL_KINDS
+    command: str = ""
+    large_command: str = ""
+    accept_large: bool = True
+    retry_delays: tuple[float, ...] = (0, 1, 2, 3, 5, 8, 13, 21, 44, 85)
+    termination_grace_period: float = 2700.0
+    config_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_local_id(self.local_id)
+        if not self.kinds:
+            raise ConfigError("prover.kinds: at least one proof kind must be enabled")
+        if not self.retry_delays or any(delay < 0 for delay in self.retry_delays):
+            raise ConfigError("prover.retry-delays: expected a non-empty list of non-negative seconds")
+        if self.termination_grace_period < 0:
+            raise ConfigError("prover.termination-grace-period must not be negative")
+
+
+def check_local_id(local_id: str) -> str:
+    """Ids must start with "prover" (the coordinator's in-progress pattern) and fit in a file name."""
+    if not local_id.startswith(CONTROLLER_ID_PREFIX) or not re.fullmatch(r"[A-Za-z0-9_.-]+", local_id):
+        raise ConfigError(
+            f"prover.local-id {local_id!r}: must start with {CONTROLLER_ID_PREFIX!r} and use only letters, "
+            "digits, '-', '_' and '.'"
+        )
+    return local_id
+
+
+def default_local_id() -> str:
+    """prover-<hostname>: stable across restarts, so a restarted controller finds its own leftovers."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()) or "localhost"
+    return f"{CONTROLLER_ID_PREFIX}-{host}"
+
+
+def load_prover_values(config_file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The `[prover]` keys merged from defaults, file, `LINEN_PROVER_*` and `overrides` (None skipped)."""
+    keys = {key: kind for (section, key), (kind, _) in SCHEMA.items() if section == SECTION}
+    values = {key: SCHEMA[(SECTION, key)][1] for key in keys}
+    if config_file is not None:
+        try:
+            document = tomllib.loads(Path(config_file).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {config_file}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+        table = document.get(SECTION, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{config_file}: [{SECTION}] must be a table")
+        for key, value in table.items():
+            if key not in keys:
+                raise ConfigError(f"{config_file}: unknown setting {SECTION}.{key}")
+            values[key] = _coerce(value, keys[key], f"{SECTION}.{key}")
+    for key, kind in keys.items():
+        env_name = f"LINEN_{SECTION}_{key}".upper().replace("-", "_")
+        if env_name in os.environ:
+            values[key] = _coerce(os.environ[env_name], kind, env_name)
+    for key, value in (overrides or {}).items():
+        if key not in keys:
+            raise ConfigError(f"unknown prover setting {key!r}")
+        if value is not None:
+            values[key] = _coerce(value, keys[key], f"--{key}")
+    return values
+
+
+def _optional_path(text: str) -> Path | None:
+    return Path(text) if text else None
+
+
+def load_prover_settings(config_file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> ProverSettings:
+    values = load_prover_values(config_file, overrides)
+    return ProverSettings(
+        key=values["key"],
+        l1_chain_id=values["l1-chain-id"],
+        verifier_address=values["verifier-address"],
+        l2_chain_id=values["l2-chain-id"],
+        requests_root=Path(values["requests-root"]),
+        traces_dir=_optional_path(values["traces-dir"]),
+        state_dir=_optional_path(values["state-dir"]),
+        dictionary=_optional_path(values["dictionary"]),
+        config_file=Path(config_file) if config_file else None,
+    )
+
+
+def _kinds(text: str) -> tuple[ProofKind, ...]:
+    kinds = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            kinds.append(ProofKind(part))
+        except ValueError:
+            names = ", ".join(kind.value for kind in ALL_KINDS)
+            raise ConfigError(f"prover.kinds: unknown kind {part!r} (known: {names})") from None
+    return tuple(dict.fromkeys(kinds))
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"prover.retry-delays: expected comma-separated seconds, got {text!r}") from None
+
+
+def load_controller_settings(
+    config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> ControllerSettings:
+    values = load_prover_values(config_file, overrides)
+    return ControllerSettings(
+        requests_root=Path(values["requests-root"]),
+        local_id=values["local-id"] or default_local_id(),
+        kinds=_kinds(values["kinds"]),
+        command=values["command"],
+        large_command=values["large-command"],
+        accept_large=values["accept-large"],
+        retry_delays=_delays(values["retry-delays"]),
+        termination_grace_period=values["termination-grace-period"],
+        config_file=Path(config_file) if config_file else None,
+    )
