@@ -1,0 +1,1 @@
+"""Coordinator: conflation, blobs, aggregation, proof requests, L1 submission and anchoring."""
