@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,3 +228,38 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         state_finalized_only=values[("state", "finalized-only")],
         state_push_url=values[("state", "push-url")],
     )
+
+
+def load_section_values(
+    section: str, config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One service's `[section]` keys merged from defaults, file, `LINEN_<SECTION>_*` and `overrides` (None skipped).
+
+    For the services that run alone (`linen prover`, `linen coordinator`) and only need their own table.
+    """
+    keys = {key: kind for (table, key), (kind, _) in SCHEMA.items() if table == section}
+    values = {key: SCHEMA[(section, key)][1] for key in keys}
+    if config_file is not None:
+        try:
+            document = tomllib.loads(Path(config_file).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {config_file}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+        table = document.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{config_file}: [{section}] must be a table")
+        for key, value in table.items():
+            if key not in keys:
+                raise ConfigError(f"{config_file}: unknown setting {section}.{key}")
+            values[key] = _coerce(value, keys[key], f"{section}.{key}")
+    for key, kind in keys.items():
+        env_name = f"LINEN_{section}_{key}".upper().replace("-", "_")
+        if env_name in os.environ:
+            values[key] = _coerce(os.environ[env_name], kind, env_name)
+    for key, value in (overrides or {}).items():
+        if key not in keys:
+            raise ConfigError(f"unknown {section} setting {key!r}")
+        if value is not None:
+            values[key] = _coerce(value, keys[key], f"--{key}")
+    return values

@@ -9,16 +9,14 @@ TOML file, the environment, then explicit overrides (CLI flags).
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from linen.config import SCHEMA, _coerce
+from linen.config import load_section_values
 from linen.errors import ConfigError
 from linen.prover.files import ALL_KINDS, CONTROLLER_ID_PREFIX, ProofKind
 
@@ -92,32 +90,7 @@ def default_local_id() -> str:
 
 def load_prover_values(config_file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The `[prover]` keys merged from defaults, file, `LINEN_PROVER_*` and `overrides` (None skipped)."""
-    keys = {key: kind for (section, key), (kind, _) in SCHEMA.items() if section == SECTION}
-    values = {key: SCHEMA[(SECTION, key)][1] for key in keys}
-    if config_file is not None:
-        try:
-            document = tomllib.loads(Path(config_file).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {config_file}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
-        table = document.get(SECTION, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"{config_file}: [{SECTION}] must be a table")
-        for key, value in table.items():
-            if key not in keys:
-                raise ConfigError(f"{config_file}: unknown setting {SECTION}.{key}")
-            values[key] = _coerce(value, keys[key], f"{SECTION}.{key}")
-    for key, kind in keys.items():
-        env_name = f"LINEN_{SECTION}_{key}".upper().replace("-", "_")
-        if env_name in os.environ:
-            values[key] = _coerce(os.environ[env_name], kind, env_name)
-    for key, value in (overrides or {}).items():
-        if key not in keys:
-            raise ConfigError(f"unknown prover setting {key!r}")
-        if value is not None:
-            values[key] = _coerce(value, keys[key], f"--{key}")
-    return values
+    return load_section_values(SECTION, config_file, overrides)
 
 
 def _optional_path(text: str) -> Path | None:
