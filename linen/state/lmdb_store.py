@@ -10,6 +10,7 @@ is refused, which keeps that guarantee from being lost by accident.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +38,17 @@ class LmdbStateStore:
         path.mkdir(parents=True, exist_ok=True)
         self.env = lmdb.open(str(path), map_size=map_size, max_dbs=len(TABLES) + 2, subdir=True, sync=True)
         self.dbs = {name: self.env.open_db(name.encode()) for name in TABLES}
-        self._txn: lmdb.Transaction | None = None
+        # The open write transaction belongs to the thread that began it (the applying worker); RPC
+        # threads reading meanwhile get their own read transaction on the last committed block.
+        self._local = threading.local()
+
+    @property
+    def _txn(self) -> lmdb.Transaction | None:
+        return getattr(self._local, "txn", None)
+
+    @_txn.setter
+    def _txn(self, txn: lmdb.Transaction | None) -> None:
+        self._local.txn = txn
 
     # -- transactions -------------------------------------------------------------------------
 

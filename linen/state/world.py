@@ -214,6 +214,10 @@ class ZkWorldState:
             )
         )
         traces: list[Trace] = []
+        if prior is None and u is None:
+            # Touched but absent before and after (a 0-value transfer to a fresh address that EIP-161
+            # removes, a precompile call): the prover re-executes the touch, so it needs the absence proven.
+            return [accounts.read(address, hkey=hkey)]
         if not changed:
             traces.append(accounts.read(address, hkey=hkey))
         if prior is not None and reads:

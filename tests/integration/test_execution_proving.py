@@ -388,12 +388,6 @@ def test_a_request_naming_another_message_service_is_refused(batch):
     _refused(batch, request, r"l2MessageServiceAddress 0x1{40} is not the configured service")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="state manager gap: linen/state/world.py writes no trace for an account absent before and after a block "
-    "that execution touched and EIP-161 removed (its trielog entry is (null, null, cleared)); a READ_ZERO is needed, "
-    "so the prover refuses blocks with a 0-value transfer to a fresh address or a precompile call",
-)
 def test_a_block_touching_an_account_that_stays_absent_is_provable(batch):
     harness, sender = batch.harness, signers()[6]  # an account no other step of this module uses
     harness.produce(sender.sign(to=Web3.to_checksum_address("0x" + "de" * 20), value=0))

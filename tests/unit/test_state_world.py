@@ -276,3 +276,36 @@ def test_lmdb_forest_gives_the_same_roots_and_traces():
 class _Alloc:
     def __init__(self, balance: int, nonce: int, code: bytes, storage: dict[int, int]) -> None:
         self.balance, self.nonce, self.code, self.storage = balance, nonce, code, storage
+
+
+def test_an_account_touched_but_absent_before_and_after_is_proven_absent():
+    """EIP-161 removes a touched empty account: no write, but the prover re-executes the touch, so READ_ZERO."""
+    world = ZkWorldState(HASHER, MemoryForest())
+    a, ghost = ADDRESSES[0], ADDRESSES[2]
+    diff = {
+        a: AccountDiff(False, True, (0, 1), (0, 5), (EMPTY_KECCAK_CODE_HASH, EMPTY_KECCAK_CODE_HASH)),
+        ghost: AccountDiff(False, False, (0, 0), (0, 0), (EMPTY_KECCAK_CODE_HASH, EMPTY_KECCAK_CODE_HASH),
+                           storage_wiped=True),
+    }
+    block = world.apply_trielog(decode_trielog(build_trielog(b"\x01" * 32, 1, diff, CODE_BY_HASH)))
+    ghost_traces = [t for t in block.traces if t.key == ghost]
+    assert [t.type for t in ghost_traces] == [READ_ZERO_TRACE]
+    assert world.account(ghost) is None
+
+
+def test_lmdb_reads_from_another_thread_see_the_last_committed_state(tmp_path):
+    """A reader thread never uses the writer's open transaction: it sees the last complete block."""
+    import threading
+
+    store = LmdbStateStore(tmp_path / "zk")
+    with store.batch():
+        store.put("meta", b"k", b"committed")
+    seen = []
+    with store.batch():
+        store.put("meta", b"k", b"in progress")
+        reader = threading.Thread(target=lambda: seen.append(store.get("meta", b"k")))
+        reader.start()
+        reader.join()
+        assert store.get("meta", b"k") == b"in progress"  # the writer sees its own writes
+    assert seen == [b"committed"]
+    store.close()
