@@ -59,6 +59,30 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("txpool", "max-per-sender"): (int, 64),
     ("txpool", "max-nonce-gap"): (int, 64),
     ("txpool", "price-bump-percent"): (int, 10),
+    # `linen coordinator` (also inside `linen devnet`), read by linen/coordinator/settings.py
+    ("coordinator", "node-rpc"): (str, ""),
+    ("coordinator", "state-manager-rpc"): (str, ""),
+    ("coordinator", "l1-rpc"): (str, ""),
+    ("coordinator", "data-dir"): (str, ".linen/coordinator"),  # holds coordinator.sqlite
+    ("coordinator", "prover-root"): (str, ""),  # the prover-{execution,compression,aggregation}/ folders
+    ("coordinator", "traces-dir"): (str, ""),  # the node's conflated-traces folder, as this process sees it
+    ("coordinator", "rollup"): (str, ""),  # L1 rollup address
+    ("coordinator", "l2-message-service"): (str, ""),
+    ("coordinator", "l1-key"): (str, ""),  # operator key for submitBlobs / finalizeBlocks
+    ("coordinator", "blocks-limit"): (int, 100),
+    ("coordinator", "conflation-deadline"): (float, 30.0),  # seconds
+    ("coordinator", "conflation-deadline-last-block-confirmation-delay"): (float, 2.0),
+    ("coordinator", "blob-size-limit"): (int, 131072),
+    ("coordinator", "batches-limit"): (int, 10),
+    ("coordinator", "target-end-blocks"): (str, ""),  # comma-separated block numbers
+    ("coordinator", "proofs-limit"): (int, 300),
+    ("coordinator", "blobs-limit"): (int, 60),
+    ("coordinator", "aggregation-deadline"): (float, 60.0),
+    ("coordinator", "target-blobs-per-transaction"): (int, 6),
+    ("coordinator", "submission-delay"): (float, 0.0),
+    ("coordinator", "l1-confirmations"): (int, 1),
+    ("coordinator", "polling-interval"): (float, 1.0),
+    ("coordinator", "fetch-blocks-limit"): (int, 100),  # blocks conflated per tick at most
     # `linen prover` (controller and prove entry point), read by linen/prover/settings.py
     ("prover", "requests-root"): (str, ".linen/prover"),  # holds prover-{execution,compression,aggregation}/
     ("prover", "local-id"): (str, ""),  # empty: prover-<hostname>; must start with "prover", stable across restarts
@@ -108,6 +132,7 @@ class NodeConfig:
     state_hasher: str
     state_finalized_only: bool
     state_push_url: str
+    config_file: Path | None = None  # where the values came from; other services read their own table from it
 
 
 def _address(text: str, where: str) -> bytes:
@@ -227,6 +252,7 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         state_hasher=values[("state", "hasher")],
         state_finalized_only=values[("state", "finalized-only")],
         state_push_url=values[("state", "push-url")],
+        config_file=Path(config_file) if config_file is not None else None,
     )
 
 

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from eth_account import Account
 from web3 import HTTPProvider, Web3
@@ -27,6 +28,9 @@ from linen.node import Node
 from linen.state.hashers import get_hasher
 from linen.state.trielog import decode_trielog, genesis_trielog
 from linen.state.world import MemoryForest, ZkWorldState
+
+if TYPE_CHECKING:
+    from linen.devnet_pipeline import DevnetPipeline
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class Devnet:
         self.l1: LaunchedL1 | None = None
         self.node: Node | None = None
         self.deployment: Deployment | None = None
+        self.pipeline: DevnetPipeline | None = None
 
     async def start(self, progress: Callable[[str], None] = lambda _: None) -> None:
         loop = asyncio.get_running_loop()
@@ -62,6 +67,14 @@ class Devnet:
         service = bytes.fromhex(self.deployment.l2_message_service[2:])
         producer = self.node.producer
         producer.config = dataclasses.replace(producer.config, l2_message_service=service)
+        progress("starting the coordinator and a prover controller ...")
+        self.pipeline = await loop.run_in_executor(None, self._start_pipeline)
+
+    def _start_pipeline(self) -> DevnetPipeline:
+        from linen.devnet_pipeline import DevnetPipeline
+
+        assert self.node is not None and self.l1 is not None and self.deployment is not None
+        return DevnetPipeline.start(self.config, self.node, self.l1.url, self.deployment)
 
     def _ensure_contracts(self, progress: Callable[[str], None]) -> Deployment:
         assert self.l1 is not None and self.node is not None
@@ -98,6 +111,8 @@ class Devnet:
         return deployment
 
     async def stop(self) -> None:
+        if self.pipeline is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.pipeline.stop)
         if self.node is not None:
             await self.node.stop()
         if self.l1 is not None:

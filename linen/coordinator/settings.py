@@ -1,0 +1,93 @@
+"""The coordinator's settings: the `[coordinator]` table, `LINEN_COORDINATOR_*`, or flags, into one frozen object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linen.config import load_section_values
+from linen.coordinator.aggregation import AggregationSettings
+from linen.coordinator.conflation import ConflationSettings
+from linen.errors import ConfigError
+
+SECTION = "coordinator"
+
+
+@dataclass(frozen=True)
+class CoordinatorSettings:
+    node_rpc: str
+    state_manager_rpc: str
+    l1_rpc: str
+    data_dir: Path
+    prover_root: Path
+    traces_dir: Path
+    rollup: str
+    l2_message_service: str
+    l1_key: str
+    conflation: ConflationSettings
+    aggregation: AggregationSettings
+    blob_size_limit: int = 131072
+    target_blobs_per_transaction: int = 6
+    submission_delay_s: float = 0.0
+    l1_confirmations: int = 1
+    polling_interval_s: float = 1.0
+    fetch_blocks_limit: int = 100
+
+
+def _blocks(text: str, key: str) -> frozenset[int]:
+    try:
+        return frozenset(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{SECTION}.{key} must be comma-separated block numbers, got {text!r}") from None
+
+
+def settings_from_values(values: dict[str, Any], traces_limits: dict[str, int] | None = None) -> CoordinatorSettings:
+    """Validate the merged `[coordinator]` values; `traces_limits` are the node's (TRACES_LIMIT)."""
+    missing = [k for k in ("node-rpc", "state-manager-rpc", "l1-rpc", "rollup", "l2-message-service", "l1-key")
+               if not values[k]]
+    if missing:
+        raise ConfigError(f"the coordinator needs {', '.join(f'{SECTION}.{k}' for k in missing)}")
+    if not 0 < values["target-blobs-per-transaction"] <= 9:
+        raise ConfigError(f"{SECTION}.target-blobs-per-transaction must be 1..9")
+    batches_limit = values["batches-limit"]
+    if batches_limit < 1 or batches_limit >= values["proofs-limit"]:
+        raise ConfigError(f"{SECTION}.batches-limit must be at least 1 and below proofs-limit")
+    data_dir = Path(values["data-dir"])
+    return CoordinatorSettings(
+        node_rpc=values["node-rpc"],
+        state_manager_rpc=values["state-manager-rpc"],
+        l1_rpc=values["l1-rpc"],
+        data_dir=data_dir,
+        prover_root=Path(values["prover-root"]) if values["prover-root"] else data_dir / "prover",
+        traces_dir=Path(values["traces-dir"]) if values["traces-dir"] else data_dir / "traces",
+        rollup=values["rollup"],
+        l2_message_service=values["l2-message-service"],
+        l1_key=values["l1-key"],
+        conflation=ConflationSettings(
+            blocks_limit=values["blocks-limit"],
+            deadline_s=values["conflation-deadline"],
+            last_block_confirmation_delay_s=values["conflation-deadline-last-block-confirmation-delay"],
+            batches_limit=batches_limit,
+            target_end_blocks=_blocks(values["target-end-blocks"], "target-end-blocks"),
+            traces_limits=traces_limits or {},
+        ),
+        aggregation=AggregationSettings(
+            proofs_limit=values["proofs-limit"],
+            blobs_limit=values["blobs-limit"],
+            deadline_s=values["aggregation-deadline"],
+            target_end_blocks=_blocks(values["target-end-blocks"], "target-end-blocks"),
+        ),
+        blob_size_limit=values["blob-size-limit"],
+        target_blobs_per_transaction=values["target-blobs-per-transaction"],
+        submission_delay_s=values["submission-delay"],
+        l1_confirmations=values["l1-confirmations"],
+        polling_interval_s=values["polling-interval"],
+        fetch_blocks_limit=values["fetch-blocks-limit"],
+    )
+
+
+def load_coordinator_settings(
+    config_file: Path | None = None, overrides: dict[str, Any] | None = None, traces_limits: dict[str, int] | None = None
+) -> CoordinatorSettings:
+    return settings_from_values(load_section_values(SECTION, config_file, overrides), traces_limits)

@@ -1,0 +1,110 @@
+"""The devnet's proving pipeline: the coordinator and one prover controller, beside the node.
+
+Both talk to the rest only through the interfaces they use when run apart (DESIGN.md): the
+coordinator reaches the node and its state manager over JSON-RPC and L1 through the rollup, and the
+controller runs `python -m linen.prover.prove` on request files under `<data-dir>/prover`, with the
+prover settings written to `<data-dir>/prover.toml`. Each runs as one actor thread; `stop` lets the
+running proof finish (or requeues it after a short grace period) and closes the coordinator's store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from linen.config import NodeConfig, load_section_values
+from linen.coordinator.l1_client import RollupClient
+from linen.coordinator.service import Coordinator
+from linen.coordinator.settings import settings_from_values
+from linen.devaccounts import prover_dev_account
+from linen.l1.anvil import ANVIL_FIRST_KEY
+from linen.l1.deploy import Deployment
+from linen.prover.controller import Controller
+from linen.prover.settings import ControllerSettings
+
+log = logging.getLogger(__name__)
+
+PROOF_TYPE = 0  # the AttestationVerifier
+# A devnet wants finality in seconds, not Linea's minutes: small batches and short deadlines.
+DEVNET_COORDINATOR = {
+    "blocks-limit": 20,
+    "conflation-deadline": 6.0,
+    "conflation-deadline-last-block-confirmation-delay": 1.0,
+    "batches-limit": 4,
+    "aggregation-deadline": 10.0,
+    "blobs-limit": 6,
+    "polling-interval": 0.5,
+}
+
+
+def write_prover_config(path: Path, root: Path, l1_chain_id: int, verifier: str, l2_chain_id: int,
+                        traces_dir: Path) -> Path:
+    path.write_text(
+        "[prover]\n"
+        f'requests-root = "{root}"\n'
+        f'key = "{prover_dev_account().private_key}"\n'
+        f"l1-chain-id = {l1_chain_id}\n"
+        f'verifier-address = "{verifier}"\n'
+        f"l2-chain-id = {l2_chain_id}\n"
+        f'traces-dir = "{traces_dir}"\n'
+    )
+    return path
+
+
+@dataclass
+class DevnetPipeline:
+    coordinator: Coordinator
+    controller: Controller
+    threads: list[threading.Thread]
+    stopping: threading.Event
+
+    @classmethod
+    def start(cls, config: NodeConfig, node, l1_url: str, deployment: Deployment) -> DevnetPipeline:  # type: ignore[no-untyped-def]
+        data_dir = config.data_dir
+        root = data_dir / "prover"
+        verifier = deployment.verifiers[PROOF_TYPE]
+        prover_config = write_prover_config(data_dir / "prover.toml", root, deployment.l1_chain_id, verifier,
+                                            node.chain_id, node.traces_dir)
+        overrides = {
+            **{k: v for k, v in DEVNET_COORDINATOR.items()},
+            "node-rpc": node.rpc.url,
+            "state-manager-rpc": node.rpc.url,
+            "l1-rpc": l1_url,
+            "rollup": deployment.rollup,
+            "l2-message-service": deployment.l2_message_service,
+            "l1-key": ANVIL_FIRST_KEY,
+            "data-dir": str(data_dir / "coordinator"),
+            "prover-root": str(root),
+            "traces-dir": str(node.traces_dir),
+        }
+        values = load_section_values("coordinator", None, overrides)
+        if config.config_file is not None:  # the file's [coordinator] table wins over the devnet defaults
+            from_file = load_section_values("coordinator", config.config_file)
+            defaults = load_section_values("coordinator")
+            values.update({k: v for k, v in from_file.items() if v != defaults[k]})
+        limits = node.trace_limits.regular if getattr(node, "trace_limits", None) is not None else {}
+        settings = settings_from_values(values, dict(limits))
+        rollup = RollupClient(settings.l1_rpc, settings.rollup, settings.l1_key, data_dir / "artifacts",
+                              settings.l1_confirmations)
+        coordinator = Coordinator(settings, rollup)
+        controller = Controller(ControllerSettings(
+            requests_root=root, local_id="prover-devnet", config_file=prover_config,
+            retry_delays=(0.0, 0.25, 0.5, 1.0), termination_grace_period=10.0,
+        ))
+        stopping = threading.Event()
+        threads = [
+            threading.Thread(target=coordinator.run_forever, args=(stopping,), name="coordinator", daemon=True),
+            threading.Thread(target=controller.run_forever, args=(stopping,), name="prover-controller", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        return cls(coordinator, controller, threads, stopping)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.controller.request_stop()
+        for thread in self.threads:
+            thread.join(30)
+        self.coordinator.close()
