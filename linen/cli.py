@@ -118,9 +118,12 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
         deployment = devnet.deployment
         info["l1"] = {"rpc": devnet.l1.url, "chainId": deployment.l1_chain_id}
         info["contracts"] = {
-            "l1": {"rollup": deployment.rollup, "verifiers": {str(k): v for k, v in deployment.verifiers.items()}},
-            "l2": {"messageService": deployment.l2_message_service},
+            "rollup": deployment.rollup,
+            "verifiers": {str(k): v for k, v in deployment.verifiers.items()},
+            "l2MessageService": deployment.l2_message_service,
         }
+        info["stateManager"] = {"rpc": node.rpc.url}
+        info["prover"] = {"requestsRoot": str(devnet.config.data_dir / "prover")}
         click.echo(f"L1 RPC      {devnet.l1.url}  (chain id {deployment.l1_chain_id})")
         click.echo(f"L1 rollup   {deployment.rollup}  (includes the L1 message service)")
         for proof_type, verifier in deployment.verifiers.items():

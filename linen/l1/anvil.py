@@ -10,7 +10,9 @@ The first blob transaction a fresh anvil sees takes seconds while it loads its K
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -56,9 +58,15 @@ class LaunchedL1:
     log_path: Path | None = None
     chain_id: int = DEFAULT_CHAIN_ID
     extra: dict = field(default_factory=dict)
+    adopted_pid: int | None = None  # an anvil a crashed devnet left running, taken over on restart
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM, so anvil writes its state file before exiting; SIGKILL if it hangs."""
+        if self.state_dir is not None:
+            (self.state_dir / RUNNING_FILE).unlink(missing_ok=True)
+        if self.adopted_pid is not None:
+            _stop_pid(self.adopted_pid, timeout)
+            return
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -136,14 +144,57 @@ def warm_up_blobs(url: str, private_key: str = ANVIL_FIRST_KEY) -> float:
     return time.monotonic() - started
 
 
+RUNNING_FILE = "running.json"
+
+
+def _stop_pid(pid: int, timeout: float) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _adopt_running(state_dir: Path) -> LaunchedL1 | None:
+    """The anvil a killed devnet left behind, if it still answers: an L1 does not lose blocks when we crash.
+
+    anvil writes its state file only every `state_interval` seconds, so starting a second one from
+    that file after a `kill -9` would roll L1 back past transactions the coordinator saw mined.
+    """
+    record = state_dir / RUNNING_FILE
+    try:
+        running = json.loads(record.read_text())
+        os.kill(int(running["pid"]), 0)
+        chain_id = int(str(rpc_call(running["url"], "eth_chainId", timeout=2)), 16)
+    except (OSError, ValueError, KeyError, RuntimeError):
+        record.unlink(missing_ok=True)
+        return None
+    log_path = state_dir / "anvil.log"
+    return LaunchedL1(running["url"], None, state_dir, log_path, chain_id, adopted_pid=int(running["pid"]))
+
+
 def start_l1(state_dir: Path | None, l1_url: str | None = None, port: int | None = None) -> LaunchedL1:
     """The devnet's L1: the configured URL if there is one, else a warmed-up anvil keeping its state in `state_dir`."""
     if l1_url:
         return use_l1_url(l1_url)
+    if state_dir is not None:
+        adopted = _adopt_running(Path(state_dir))
+        if adopted is not None:
+            return adopted
     launched = launch_anvil(state_dir, port=port)
     try:
         warm_up_blobs(launched.url)
     except Exception:
         launched.stop()
         raise
+    if state_dir is not None and launched.process is not None:
+        (Path(state_dir) / RUNNING_FILE).write_text(json.dumps({"pid": launched.process.pid, "url": launched.url}))
     return launched

@@ -69,15 +69,15 @@ def test_devnet_prints_accounts_writes_json_and_stops_cleanly(tmp_path):
         # The L1 runs, the contracts are on both chains, and the rollup starts from the genesis zk root.
         l1, contracts = info["l1"]["rpc"], info["contracts"]
         assert rpc(l1, "eth_chainId")["result"] == hex(31337)
-        assert len(rpc(l1, "eth_getCode", [contracts["l1"]["rollup"], "latest"])["result"]) > 1000
-        assert len(rpc(l1, "eth_getCode", [contracts["l1"]["verifiers"]["0"], "latest"])["result"]) > 1000
-        service = contracts["l2"]["messageService"]
+        assert len(rpc(l1, "eth_getCode", [contracts["rollup"], "latest"])["result"]) > 1000
+        assert len(rpc(l1, "eth_getCode", [contracts["verifiers"]["0"], "latest"])["result"]) > 1000
+        service = contracts["l2MessageService"]
         assert len(rpc(info["l2"]["rpc"], "eth_getCode", [service, "latest"])["result"]) > 1000
         root_zero = "0x" + keccak(b"stateRootHashes(uint256)")[:4].hex() + "00" * 32
-        genesis_root = rpc(l1, "eth_call", [{"to": contracts["l1"]["rollup"], "data": root_zero}, "latest"])["result"]
+        genesis_root = rpc(l1, "eth_call", [{"to": contracts["rollup"], "data": root_zero}, "latest"])["result"]
         assert genesis_root == "0x" + genesis_zk_root(parse_genesis(default_devnet_genesis_document()).alloc).hex()
         assert genesis_root == state_manager_root(info["l2"]["rpc"], 0)  # the root the state manager computed
-        assert json.loads((data_dir / "contracts.json").read_text())["rollup"] == contracts["l1"]["rollup"]
+        assert json.loads((data_dir / "contracts.json").read_text())["rollup"] == contracts["rollup"]
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
