@@ -199,6 +199,68 @@ def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, h
         raise click.ClickException(str(exc)) from None
 
 
+@main.command("coordinator")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file; its [coordinator] table (keys in linen/config.py).")
+@click.option("--data-dir", help="Where the coordinator keeps coordinator.sqlite (default .linen/coordinator).")
+@click.option("--node-rpc", help="The L2 node's JSON-RPC URL.")
+@click.option("--state-manager-rpc", help="The state manager's JSON-RPC URL.")
+@click.option("--l1-rpc", help="The L1 JSON-RPC URL.")
+@click.option("--prover-root", help="Folder holding prover-{execution,compression,aggregation}/.")
+@click.option("--traces-dir", help="The node's conflated-traces folder.")
+def coordinator(config_file, **options) -> None:  # type: ignore[no-untyped-def]
+    """Run the coordinator apart: conflation, proof requests, blob submission and finalization on L1."""
+    import threading
+
+    from linen.coordinator.service import Coordinator
+    from linen.coordinator.settings import load_coordinator_settings
+
+    overrides = {key.replace("_", "-"): value for key, value in options.items()}
+    try:
+        settings = load_coordinator_settings(config_file, overrides)
+        service = Coordinator(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    click.echo(f"coordinator: node {settings.node_rpc}, state manager {settings.state_manager_rpc}, "
+               f"L1 {settings.l1_rpc}, rollup {settings.rollup}, requests under {settings.prover_root}")
+    try:
+        service.run_forever(stopping)
+    finally:
+        service.close()
+
+
+@main.group(invoke_without_command=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file with a [prover] table.")
+@click.option("--requests-root", help="Folder holding prover-{execution,compression,aggregation}/.")
+@click.option("--local-id", help="This controller's id (must start with 'prover').")
+@click.pass_context
+def prover(ctx, config_file, requests_root, local_id) -> None:  # type: ignore[no-untyped-def]
+    """Run a prover controller: take requests from the folders, prove them, write responses."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from linen.prover.controller import run_controller
+    from linen.prover.settings import load_controller_settings
+
+    try:
+        settings = load_controller_settings(config_file, {"requests-root": requests_root, "local-id": local_id})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    run_controller(settings)
+
+
+@prover.command("prove", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def prover_prove(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Prove one request file: --in REQUEST --out RESPONSE [--config FILE] [--large]."""
+    from linen.prover.prove import run
+
+    ctx.exit(run(list(ctx.args)))
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks (print figures and write JSON)."""

@@ -68,7 +68,9 @@ class Coordinator:
         self.settings = settings
         self.node = RpcClient(settings.node_rpc)
         self.state_manager = RpcClient(settings.state_manager_rpc)
-        self.rollup = rollup or RollupClient(settings.l1_rpc, settings.rollup, settings.l1_key)
+        self.rollup = rollup or RollupClient(
+            settings.l1_rpc, settings.rollup, settings.l1_key, settings.data_dir / "artifacts", settings.l1_confirmations
+        )
         self.store = CoordinatorStore(settings.data_dir / "coordinator.sqlite")
         self.root = settings.prover_root
         files.make_folders(self.root)
