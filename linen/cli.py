@@ -266,6 +266,15 @@ def bench() -> None:
     """Benchmarks (print figures and write JSON)."""
 
 
+def _register_bench_commands() -> None:
+    from linen.benchmarks.cli_commands import register
+
+    register(bench)
+
+
+_register_bench_commands()
+
+
 @bench.command("hashers")
 def bench_hashers() -> None:
     """Hashes per second (Python and native) and sparse Merkle tree updates per second."""

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from linen.errors import OperationalError
+from linen.execution.tracer.counts import conflate_counts
 from linen.protocol.blob import BlobBlock, BlobCompressor, SealedBlob
 
 
@@ -121,8 +122,7 @@ class Conflator:
                 f"block {block.number} does not fit in an empty blob; the sequencer's compressed-size rule should prevent it"
             )
         self._blocks.append(block)
-        for module, count in block.counts.items():
-            self._counts[module] = self._counts.get(module, 0) + count
+        self._counts = conflate_counts(self._counts, block.counts)
         self._blob_first = self._blob_first or block
         self._blob_last = block
         self.next_block += 1
@@ -151,7 +151,8 @@ class Conflator:
         if not self.compressor.can_append(block.blob_block):
             fired.append(Trigger.DATA_LIMIT)
         limits = self.settings.traces_limits
-        if any(self._counts.get(m, 0) + n > limits[m] for m, n in block.counts.items() if m in limits):
+        together = conflate_counts(self._counts, block.counts)
+        if any(together[m] > limits[m] for m in block.counts if m in limits):
             fired.append(Trigger.TRACES_LIMIT)
         if len(self._blocks) >= self.settings.blocks_limit:
             fired.append(Trigger.BLOCKS_LIMIT)

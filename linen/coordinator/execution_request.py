@@ -10,10 +10,10 @@ Everything comes from the other services' public JSON-RPC, never from their stor
 - `eth_getLogs` gives each block's L2 message service logs (MessageSent,
   L1L2MessageHashesAddedToInbox, RollingHashUpdated).
 
-The node has no raw-block method (no `debug_getRawBlock`), so each block's RLP is assembled here from
-the sealed header and signed transactions in the trace file, in geth's layout
-`[header, [txs], uncles=[], withdrawals=[]]`, and checked against the node's block hash so a stale or
-foreign file is refused rather than proven.
+Each block's RLP is assembled here from the sealed header and signed transactions in the trace
+file, in geth's layout `[header, [txs], uncles=[], withdrawals=[]]` (what `debug_getRawBlock`
+serves), and checked against the node's block hash, so a stale or foreign file is refused rather
+than proven, and the request agrees with the file the prover re-executes.
 
 Two Linen additions to Linea's request shape, both optional for a reader: `zkEndStateRootHash` (the
 state manager's root after the last block, which the prover checks its replay against) and

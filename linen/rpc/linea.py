@@ -16,6 +16,7 @@ import rlp
 
 from linen.errors import InvalidParams, ResourceNotFound
 from linen.execution.tracer import conflated
+from linen.execution.tracer.counts import conflate_counts
 from linen.primitives.hexcodec import parse_hash
 from linen.protocol.profitability import compressed_size, profitable_priority_fee_per_gas
 from linen.rpc.backend import RpcBackend
@@ -76,8 +77,7 @@ def linea_get_conflated_traces_counters_v2(backend: RpcBackend, params: list) ->
     start, end = _range(backend, params)
     totals: dict[str, int] = {}
     for number in range(start, end + 1):
-        for module, count in _traces_or_error(conflated.block_counts, backend.store, number).items():
-            totals[module] = totals.get(module, 0) + count
+        totals = conflate_counts(totals, _traces_or_error(conflated.block_counts, backend.store, number))
     return {
         "tracesEngineVersion": conflated.TRACES_ENGINE_VERSION,
         "startBlockNumber": str(start),

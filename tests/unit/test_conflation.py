@@ -109,3 +109,13 @@ def test_blocks_must_come_in_order():
     c.add(block(1))
     with pytest.raises(BlockOutOfOrder):
         c.add(block(3))
+
+
+def test_fixed_reference_tables_count_once_per_batch():
+    """Every block reports each fixed table at full size; a batch holds the table once, so it never overflows."""
+    from linen.execution.tracer.modules import FIXED_TABLE_SIZES
+
+    table, size = next(iter(FIXED_TABLE_SIZES.items()))
+    c = conflator(traces_limits={table: size, "HUB": 1000}, blocks_limit=100)
+    batches, _ = feed(c, [block(n, counts={table: size, "HUB": 10}) for n in range(1, 6)])
+    assert batches == [] and c.open_batch == (1, 5)

@@ -19,7 +19,7 @@ from eth_utils import keccak
 
 from linen.chain.store import ChainStore
 from linen.chain.types import BlockHeader
-from linen.execution.tracer.counts import decode_counts
+from linen.execution.tracer.counts import conflate_counts, decode_counts
 from linen.execution.tracer.modules import ALL_MODULES
 
 TRACES_ENGINE_VERSION = "1.0.0"
@@ -53,7 +53,10 @@ class ConflatedTraces:
 
     @property
     def total_counts(self) -> dict[str, int]:
-        return {m: sum(b.counts[m] for b in self.blocks) for m in ALL_MODULES}
+        total: dict[str, int] = {}
+        for block in self.blocks:
+            total = conflate_counts(total, block.counts)
+        return {m: total.get(m, 0) for m in ALL_MODULES}
 
 
 def file_name(start: int, end: int, version: str = TRACES_ENGINE_VERSION) -> str:

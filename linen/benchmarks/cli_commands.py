@@ -1,0 +1,49 @@
+"""`linen bench blob-density` and `linen bench l1-costs`: click commands the `bench` group in cli.py adds.
+
+Kept here so the benchmarks' options live beside the benchmarks; cli.py registers them with
+`register(bench)`. The imports of the benchmarks themselves wait until a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("blob-density")
+@click.option("--kinds", default="eth,erc20", show_default=True, help="Comma-separated: eth,erc20.")
+@click.option("--txs-per-block", type=int, default=100, show_default=True)
+@click.option("--senders", type=int, default=50, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/blob_density.json"),
+              show_default=True)
+def blob_density(kinds: str, txs_per_block: int, senders: int, seed: int, out: Path) -> None:
+    """Transactions per blob: Linen's blob v1 vs zstd-19 / brotli-11 of the same blocks' RLP."""
+    from linen.benchmarks.blob_density import run
+
+    run(tuple(k for k in kinds.split(",") if k), txs_per_block, senders, seed, out)
+
+
+@click.command("l1-costs")
+@click.option("--txs", type=int, default=200, show_default=True, help="ETH transfers sent.")
+@click.option("--erc20", type=int, default=10, show_default=True, help="ERC-20 transfers sent among them.")
+@click.option("--seconds", type=float, default=20.0, show_default=True, help="Time over which they are sent.")
+@click.option("--finality-timeout", type=float, default=600.0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/l1_costs.json"),
+              show_default=True)
+@click.option("--keep-workdir", is_flag=True, help="Keep the temp dir (devnet data and log).")
+def l1_costs(txs: int, erc20: int, seconds: float, finality_timeout: float, out: Path, keep_workdir: bool) -> None:
+    """One devnet run: L2 inclusion to L1 finalization (p50/p99) and L1 gas per L2 transaction."""
+    from linen.benchmarks.l1_costs import run
+
+    run(txs, erc20, seconds, out, finality_timeout, keep_workdir)
+
+
+COMMANDS = (blob_density, l1_costs)
+
+
+def register(group: click.Group) -> None:
+    """Add the commands to `group` (cli.py's `bench`)."""
+    for command in COMMANDS:
+        group.add_command(command)
