@@ -8,10 +8,13 @@ way a block reaches it. Pushes go out one at a time, in block order, from a queu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import queue
+import threading
+import urllib.error
+import urllib.request
 
-import aiohttp
+import orjson
 
 from linen.chain.store import ChainStore
 from linen.chain.types import Block
@@ -22,48 +25,56 @@ MAX_QUEUED = 1024  # blocks; past that the oldest pushes are dropped (the manage
 
 
 class TrieLogPusher:
+    """Pushes from its own thread: the node's event loop is busy building the next block right after a
+    seal, and a push waiting for that loop would reach the state manager a whole block late."""
+
     def __init__(self, store: ChainStore, url: str, timeout: float = 10.0) -> None:
         self.store = store
         self.url = url
         self.timeout = timeout
-        self.queue: asyncio.Queue[int] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
+        self.queue: queue.Queue[int | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
 
     def on_block(self, block: Block) -> None:
         """Block listener (event loop thread): queue the block for pushing."""
         if self.queue.qsize() >= MAX_QUEUED:
-            self.queue.get_nowait()
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                pass
         self.queue.put_nowait(block.number)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="trielog-pusher")
+        self._thread = threading.Thread(target=self._run, name="trielog-pusher", daemon=True)
+        self._thread.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._thread is not None:
+            self.queue.put_nowait(None)
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, self.timeout + 5)
+            self._thread = None
 
-    async def _run(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            while True:
-                number = await self.queue.get()
-                try:
-                    await self._push(session, number)
-                except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-                    log.info("pushing the trielog of block %d to %s failed (%s); the state manager will pull it",
-                             number, self.url, exc)
+    def _run(self) -> None:
+        while (number := self.queue.get()) is not None:
+            try:
+                self._push(number)
+            except (OSError, ValueError) as exc:  # urllib errors are OSErrors; bad JSON a ValueError
+                log.info("pushing the trielog of block %d to %s failed (%s); the state manager will pull it",
+                         number, self.url, exc)
 
-    async def _push(self, session: aiohttp.ClientSession, number: int) -> None:
+    def _push(self, number: int) -> None:
         found = trielog_of_block(self.store, number)
         if found is None:
             return
         block_hash, trielog = found
         item = {"blockNumber": number, "blockHash": "0x" + block_hash.hex(), "trieLog": "0x" + trielog.hex(),
                 "syncing": False}
-        body = {"jsonrpc": "2.0", "id": number, "method": "state_sendRawTrieLog", "params": [item]}
-        async with session.post(self.url, json=body) as response:
-            answer = await response.json(content_type=None)
+        body = orjson.dumps({"jsonrpc": "2.0", "id": number, "method": "state_sendRawTrieLog", "params": [item]})
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = orjson.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            answer = orjson.loads(exc.read() or b"{}")
         if "error" in answer:
             log.info("state manager refused the trielog of block %d: %s", number, answer["error"].get("message"))

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
+import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Mapping
@@ -34,6 +36,9 @@ STATE_MANAGER_VERSION = "2.5.2"  # the Shomei release whose trace format this re
 HASHER_KEY = b"hasher"
 FINALIZED_KEY = b"finalized"
 MAX_PENDING = 256
+# While pushes keep coming the source is not polled: a node busy sealing answers a pull late, and the
+# worker would wait for it with pushed blocks queued. A gap in the pushes still triggers a pull at once.
+PUSH_SILENCE_PERIODS = 3
 
 
 class BlockGap(InvalidParams):
@@ -166,6 +171,7 @@ class StateManager:
         self._inbox: dict[int, tuple[bytes, bytes]] = {}
         self._inbox_lock = threading.Lock()
         self._wake: Callable[[bool], None] | None = None  # set while `pull_forever` runs; arg: pull too
+        self._last_push = -math.inf  # when the last push arrived (monotonic seconds)
 
     # -- what has been applied ------------------------------------------------------------------
 
@@ -261,6 +267,7 @@ class StateManager:
             if len(self._inbox) >= MAX_PENDING and number not in self._inbox:
                 raise LimitExceeded(f"{MAX_PENDING} pushed trielogs are already waiting; the state manager will pull")
             self._inbox[number] = (block_hash, trielog)
+        self._last_push = time.monotonic()
         wake(False)
         return "queued"
 
@@ -365,8 +372,8 @@ class StateManager:
                 await asyncio.wait({stop_wait, wake_wait}, timeout=period, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in (stop_wait, wake_wait):
                     waiter.cancel()
-                if not woken.is_set():
-                    pull_requested = True  # a quiet period: look at the source
+                if not woken.is_set() and time.monotonic() - self._last_push > PUSH_SILENCE_PERIODS * period:
+                    pull_requested = True  # no pushes for a while: look at the source
         finally:
             self._wake = None
 
