@@ -68,7 +68,7 @@ class DevnetPipeline:
         prover_config = write_prover_config(data_dir / "prover.toml", root, deployment.l1_chain_id, verifier,
                                             node.chain_id, node.traces_dir)
         overrides = {
-            **{k: v for k, v in DEVNET_COORDINATOR.items()},
+            **DEVNET_COORDINATOR,
             "node-rpc": node.rpc.url,
             "state-manager-rpc": node.rpc.url,
             "l1-rpc": l1_url,

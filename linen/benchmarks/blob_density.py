@@ -37,11 +37,10 @@ from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
 from eth_keys import keys
 
-from linen.benchmarks.machine import machine_info
+from linen.benchmarks.machine import machine_info, publish
 from linen.chain.types import BlockHeader
 from linen.coordinator.execution_request import encode_block_rlp
 from linen.execution.transactions import decode_transaction
-from linen.jsonfile import write_json_atomically
 from linen.primitives.ordered_trie import ordered_trie_root
 from linen.protocol.blob import BLOB_SIZE, BlobBlock, BlobCompressor, linen_dictionary
 from linen.sequencer.clique import DIFF_IN_TURN, seal_header
@@ -273,11 +272,7 @@ def run(
         "machine": machine_info(("linen", "zstandard", "brotli")),
         "kinds": detail,
     }
-    write_json_atomically(Path(out), result)
-    echo("")
-    echo(format_table(result))
-    echo(f"\nwritten to {out}")
-    return result
+    return publish(out, result, format_table, echo)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

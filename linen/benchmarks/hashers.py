@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from linen.benchmarks.machine import machine_info as common_machine_info
-from linen.jsonfile import write_json_atomically
+from linen.benchmarks.machine import publish
 from linen.state.hashers import HASHER_NAMES, NATIVE_AVAILABLE, Hasher, get_hasher
 from linen.state.tree import SparseMerkleTree
 
@@ -189,11 +189,7 @@ def run(
         "hashers": detail,
         "speedup_native_over_python": speedup,
     }
-    write_json_atomically(Path(out), result)
-    echo("")
-    echo(format_table(result))
-    echo(f"\nwritten to {out}")
-    return result
+    return publish(out, result, format_table, echo)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

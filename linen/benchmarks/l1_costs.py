@@ -38,7 +38,7 @@ from typing import Any
 from eth_hash.auto import keccak
 
 from linen.benchmarks.l1_records import Rpc, l1_events, l1_gas, modules_blocking_a_second_block, prover_time
-from linen.benchmarks.machine import machine_info
+from linen.benchmarks.machine import machine_info, publish
 from linen.benchmarks.throughput import (
     Signer,
     compile_token,
@@ -49,7 +49,6 @@ from linen.benchmarks.throughput import (
 )
 from linen.config import load_section_values
 from linen.devnet_pipeline import DEVNET_COORDINATOR
-from linen.jsonfile import write_json_atomically
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = Path("bench/results/l1_costs.json")
@@ -275,11 +274,7 @@ def run(
             shutil.rmtree(workdir, ignore_errors=True)
     result["duration_s"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds(), 1)
     result["machine"] = machine_info()
-    write_json_atomically(Path(out), result)
-    echo("")
-    echo(format_table(result))
-    echo(f"\nwritten to {out}")
-    return result
+    return publish(out, result, format_table, echo)
 
 
 def format_table(r: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""What every benchmark records about the machine it ran on, so figures from different runs can be compared."""
+"""What every benchmark records about the machine it ran on, and how every benchmark publishes its result."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import contextlib
 import importlib.metadata
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from linen.jsonfile import write_json_atomically
 
 
 def machine_info(packages: tuple[str, ...] = ("linen",)) -> dict[str, Any]:
@@ -32,3 +35,13 @@ def machine_info(packages: tuple[str, ...] = ("linen",)) -> dict[str, Any]:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             info[f"{package}_version"] = importlib.metadata.version(package)
     return info
+
+
+def publish(out: Path | str, result: dict[str, Any], table: Callable[[dict[str, Any]], str],
+            echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Write `result` to `out` atomically, print its table and where it went; returns `result`."""
+    write_json_atomically(Path(out), result)
+    echo("")
+    echo(table(result))
+    echo(f"\nwritten to {out}")
+    return result

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import datetime
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linen.benchmarks.machine import machine_info
+from linen.benchmarks.machine import machine_info, publish
 from linen.benchmarks.throughput import (
     DEFAULT_CONNECTIONS,
     POOL_PER_SENDER,
@@ -41,12 +40,10 @@ from linen.benchmarks.throughput import (
     RpcError,
     TargetProcess,
     _measure_case,
-    _sync_rpc,
     free_port,
     linen_process,
     percentile,
 )
-from linen.jsonfile import write_json_atomically
 
 DEFAULT_OUT = Path("bench/results/state_lag.json")
 SETUPS = ("no-state-manager", "apart", "in-node")
@@ -56,43 +53,15 @@ TARGET_LAG_BLOCKS = 2
 CATCH_UP_TIMEOUT = 300.0  # seconds the state manager gets to reach the head after the load stops
 
 
-class StateManagerProcess:
-    """`linen state-manager` as its own process, following `node_url`, answering on `url`."""
-
-    def __init__(self, workdir: Path, node_url: str, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = workdir / "state-manager.log"
-        self.args = [
-            sys.executable, "-m", "linen.cli", "state-manager",
-            "--node-rpc", node_url, "--data-dir", str(workdir / "sm"), "--rpc-port", str(port),
-            "--hasher", "poseidon2-bn254",
-        ]
-        self.cwd = workdir
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60.0) -> StateManagerProcess:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"state manager exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                _sync_rpc(self.url, "rollup_getZkEVMBlockNumber", timeout=1.0)
-                return self
-            except (OSError, RpcError, ValueError):
-                time.sleep(0.1)
-        self.stop()
-        raise TimeoutError(f"state manager did not answer within {timeout:.0f}s:\n{self.log_tail()}")
-
-    def cpu_seconds(self) -> float | None:
-        return TargetProcess.cpu_seconds(self)  # type: ignore[arg-type]  # same /proc reading
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return TargetProcess.log_tail(self, chars)  # type: ignore[arg-type]
-
-    def stop(self) -> None:
-        TargetProcess.stop(self)  # type: ignore[arg-type]
+def state_manager_process(workdir: Path, node_url: str, port: int) -> TargetProcess:
+    """`linen state-manager` as its own process, following `node_url` (ready once it answers its head)."""
+    args = [
+        sys.executable, "-m", "linen.cli", "state-manager",
+        "--node-rpc", node_url, "--data-dir", str(workdir / "sm"), "--rpc-port", str(port),
+        "--hasher", "poseidon2-bn254",
+    ]
+    return TargetProcess("state manager", args, workdir / "state-manager.log", port, workdir,
+                         ready_method="rollup_getZkEVMBlockNumber")
 
 
 @dataclass
@@ -162,7 +131,7 @@ def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def start_setup(setup: str, case_dir: Path) -> tuple[TargetProcess, StateManagerProcess | None, str | None]:
+def start_setup(setup: str, case_dir: Path) -> tuple[TargetProcess, TargetProcess | None, str | None]:
     """(node, separate state manager or None, URL serving rollup_getZkEVMBlockNumber or None)."""
     if setup == "no-state-manager":
         return linen_process(case_dir).start(), None, None
@@ -174,7 +143,7 @@ def start_setup(setup: str, case_dir: Path) -> tuple[TargetProcess, StateManager
         node = linen_process(case_dir, state_config=f'enabled = false\npush-url = "http://127.0.0.1:{sm_port}"\n')
         node.start()
         try:
-            manager = StateManagerProcess(case_dir, node.url, sm_port).start()
+            manager = state_manager_process(case_dir, node.url, sm_port).start()
         except BaseException:
             node.stop()
             raise
@@ -183,7 +152,7 @@ def start_setup(setup: str, case_dir: Path) -> tuple[TargetProcess, StateManager
 
 
 async def _measure(
-    node: TargetProcess, manager: StateManagerProcess | None, state_url: str | None, kind: str,
+    node: TargetProcess, manager: TargetProcess | None, state_url: str | None, kind: str,
     seconds: float, senders: int, window: int, connections: int, workdir: Path,
 ) -> dict[str, Any]:
     sampler = LagSampler(node.url, state_url) if state_url else None
@@ -309,11 +278,7 @@ def run(
         "machine": machine,
         "setups": detail,
     }
-    write_json_atomically(Path(out), result)
-    echo("")
-    echo(format_table(result))
-    echo(f"\nwritten to {out}")
-    return result
+    return publish(out, result, format_table, echo)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -51,8 +51,8 @@ import orjson
 from eth_hash.auto import keccak
 
 from linen.benchmarks.machine import machine_info as common_machine_info
+from linen.benchmarks.machine import publish
 from linen.devaccounts import dev_accounts
-from linen.jsonfile import write_json_atomically
 from linen.tools import tool_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -231,8 +231,10 @@ def free_port() -> int:
 class TargetProcess:
     """A node under test: a subprocess with its output in a log file, answering JSON-RPC on `url`."""
 
-    def __init__(self, name: str, args: list[str], log_path: Path, port: int, cwd: Path) -> None:
+    def __init__(self, name: str, args: list[str], log_path: Path, port: int, cwd: Path,
+                 ready_method: str = "eth_chainId") -> None:
         self.name = name
+        self.ready_method = ready_method  # answered once the process serves
         self.args = args
         self.log_path = log_path
         self.port = port
@@ -248,12 +250,12 @@ class TargetProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                _sync_rpc(self.url, "eth_chainId", timeout=1.0)
+                _sync_rpc(self.url, self.ready_method, timeout=1.0)
                 return self
             except (OSError, RpcError, ValueError):
                 time.sleep(0.1)
         self.stop()
-        raise TimeoutError(f"{self.name} did not answer eth_chainId within {timeout:.0f}s:\n{self.log_tail()}")
+        raise TimeoutError(f"{self.name} did not answer {self.ready_method} within {timeout:.0f}s:\n{self.log_tail()}")
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time of the process so far (Linux /proc), None if unavailable."""
@@ -1213,11 +1215,7 @@ def run(
         "summary": summarise(detail, kinds),
         "targets": detail,
     }
-    write_json_atomically(out, result)
-    echo("")
-    echo(format_table(result))
-    echo(f"\nwritten to {out}")
-    return result
+    return publish(out, result, format_table, echo)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

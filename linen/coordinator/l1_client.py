@@ -8,6 +8,7 @@ duplicate's call fail instead of sending it twice.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from web3 import HTTPProvider, Web3
@@ -84,8 +85,6 @@ class RollupClient:
 
     def _wait_confirmations(self, block_number: int) -> None:
         """Wait (bounded) until the transaction's block has `confirmations` blocks on top, counting itself."""
-        import time
-
         deadline = time.monotonic() + 60
         while self.w3.eth.block_number - block_number + 1 < self.confirmations:
             if time.monotonic() > deadline:

@@ -21,8 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from linen.coordinator.aggregation import Aggregation, Aggregator, ProvenBlob
 from linen.coordinator.blob_request import SNARK_HASHER, build_compression_request
@@ -60,7 +59,6 @@ class CoordinatorHealth:
     last_tick: float = 0.0
     last_error: str | None = None
     conflated_up_to: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class Coordinator:
@@ -248,8 +246,3 @@ class Coordinator:
                                                   aggregation.trigger.value, len(blobs), name, None))
         log.info("aggregation %d-%d (%s, %d blobs): request written", aggregation.start, aggregation.end,
                  aggregation.trigger.value, len(blobs))
-
-
-def coordinator_paths(data_dir: Path) -> tuple[Path, Path]:
-    """(store file, default prover root) under a coordinator data dir."""
-    return data_dir / "coordinator.sqlite", data_dir / "prover"

@@ -7,7 +7,8 @@ estimates run on a throwaway overlay and never write.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from eth._utils.address import generate_contract_address
 from eth.abc import ComputationAPI
@@ -78,11 +79,18 @@ class PyEvmEngine:
         self.record_opcodes = record_opcodes
 
     # -- state --------------------------------------------------------------------------------
-    def _state(self, header: BlockHeader, base_fee: int | None = None) -> tuple[RecordingPragueState, OverlayDB]:
+    def _state_nodes(self) -> Any:
+        """Where trie nodes are read from: the chain store (a stateless run gives its own witness db)."""
         from linen.chain.kv import StateNodeReader
 
-        overlay = OverlayDB(StateNodeReader(self.store.kv))
-        parent_number = header.block_number - 1
+        return StateNodeReader(self.store.kv)
+
+    def _prev_hashes(self, header: BlockHeader) -> Iterable[bytes]:
+        """What BLOCKHASH can see from `header`: its ancestors' hashes, newest first."""
+        return _AncestorHashes(self.store, header.parent_hash, header.block_number - 1)
+
+    def _state(self, header: BlockHeader, base_fee: int | None = None) -> tuple[RecordingPragueState, OverlayDB]:
+        overlay = OverlayDB(self._state_nodes())
         context = ExecutionContext(
             coinbase=header.coinbase,
             timestamp=header.timestamp,
@@ -90,7 +98,7 @@ class PyEvmEngine:
             difficulty=header.difficulty,
             mix_hash=header.mix_hash,
             gas_limit=header.gas_limit,
-            prev_hashes=_AncestorHashes(self.store, header.parent_hash, parent_number),
+            prev_hashes=self._prev_hashes(header),
             chain_id=self.chain_id,
             base_fee_per_gas=header.base_fee_per_gas if base_fee is None else base_fee,
             excess_blob_gas=header.excess_blob_gas,

@@ -22,15 +22,12 @@ from eth.constants import BLANK_ROOT_HASH
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.db.backends.memory import MemoryDB
-from eth.vm.execution_context import ExecutionContext
 from eth_hash.auto import keccak
 
-from linen.chain.kv import OverlayDB
 from linen.chain.types import BlockHeader
 from linen.errors import InvalidTransaction
 from linen.execution.engine import SealedExecution
 from linen.execution.pyevm_engine import HISTORY_DEPTH, PyEvmEngine
-from linen.execution.recording import RecordingPragueState
 from linen.execution.tracer.conflated import ConflatedBlock
 from linen.execution.transactions import PooledTransaction, decode_transaction
 from linen.prover.backends.stateless_traces import BlockWitness, InvalidExecutionRequest
@@ -55,21 +52,11 @@ class _MemoryEngine(PyEvmEngine):
             hashes.append(found)
         return hashes
 
-    def _state(self, header: BlockHeader, base_fee: int | None = None) -> tuple[RecordingPragueState, OverlayDB]:
-        overlay = OverlayDB(self.db)
-        context = ExecutionContext(
-            coinbase=header.coinbase,
-            timestamp=header.timestamp,
-            block_number=header.block_number,
-            difficulty=header.difficulty,
-            mix_hash=header.mix_hash,
-            gas_limit=header.gas_limit,
-            prev_hashes=self._ancestors(header.block_number),
-            chain_id=self.chain_id,
-            base_fee_per_gas=header.base_fee_per_gas if base_fee is None else base_fee,
-            excess_blob_gas=header.excess_blob_gas,
-        )
-        return RecordingPragueState(AtomicDB(overlay), context, header.state_root), overlay
+    def _state_nodes(self) -> MemoryDB:
+        return self.db
+
+    def _prev_hashes(self, header: BlockHeader) -> list[bytes]:
+        return self._ancestors(header.block_number)
 
 
 @dataclass(frozen=True)
