@@ -30,6 +30,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("rpc", "max-logs-results"): (int, 10_000),
     ("sequencer", "block-period"): (float, 2.0),
     ("sequencer", "create-empty-blocks"): (bool, False),
+    # share of the block period spent selecting transactions (Besu's --poa-block-txs-selection-max-time)
+    ("sequencer", "block-txs-selection-max-time"): (int, 75),
     ("sequencer", "key"): (str, ""),
     ("sequencer", "fee-recipient"): (str, ""),
     ("sequencer", "min-base-fee"): (int, 7),
@@ -114,6 +116,7 @@ class NodeConfig:
     max_logs_results: int
     block_period: float
     create_empty_blocks: bool
+    block_txs_selection_max_time: int  # percent of block_period
     sequencer_key: str
     fee_recipient: str
     min_base_fee: int
@@ -149,6 +152,12 @@ def _address(text: str, where: str) -> bytes:
 
 def _address_set(text: str, where: str) -> frozenset[bytes]:
     return frozenset(_address(part, where) for part in text.split(",") if part.strip())
+
+
+def _percent(values: dict[tuple[str, str], Any], key: tuple[str, str]) -> int:
+    if not 1 <= values[key] <= 100:
+        raise ConfigError(f"{key[0]}.{key[1]} is a percentage of the block period, 1 to 100, got {values[key]}")
+    return values[key]
 
 
 def _rules(values: dict[tuple[str, str], Any]) -> SequencerRules:
@@ -234,6 +243,7 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         max_logs_results=values[("rpc", "max-logs-results")],
         block_period=values[("sequencer", "block-period")],
         create_empty_blocks=values[("sequencer", "create-empty-blocks")],
+        block_txs_selection_max_time=_percent(values, ("sequencer", "block-txs-selection-max-time")),
         sequencer_key=values[("sequencer", "key")],
         fee_recipient=values[("sequencer", "fee-recipient")],
         min_base_fee=values[("sequencer", "min-base-fee")],

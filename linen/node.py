@@ -108,6 +108,7 @@ class Node:
             ProducerConfig(
                 block_period=config.block_period,
                 create_empty_blocks=config.create_empty_blocks,
+                selection_budget_s=config.block_period * config.block_txs_selection_max_time / 100,
                 fee_recipient=fee_recipient,
                 min_base_fee=config.min_base_fee,
                 rules=config.rules,
@@ -244,11 +245,15 @@ class Node:
                 await asyncio.wait_for(self._stopping.wait(), max(0.0, next_tick - loop.time()))
             if self._stopping.is_set():
                 break
-            next_tick = max(next_tick + period, loop.time())
+            planned = next_tick + period
             try:
                 self.producer.produce_block()
             except Exception:  # an operational fault: log it and try again next tick
                 log.exception("block production failed; retrying next period")
+            # After an overrun the next block waits a quarter period rather than starting at once: started
+            # right away it would hold only what arrived during the seal and still pay a block's fixed cost.
+            now = loop.time()
+            next_tick = planned if now <= planned else now + period / 4
 
     async def stop(self) -> None:
         self._stopping.set()

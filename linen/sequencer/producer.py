@@ -41,6 +41,10 @@ MIN_TX_GAS = 21_000
 class ProducerConfig:
     block_period: float = 2.0
     create_empty_blocks: bool = False
+    # Seconds to spend picking transactions before sealing what was picked (None: the pool's whole
+    # selection). Without it a block started late takes everything that piled up, overruns the period, and
+    # is followed by near-empty blocks: uneven blocks that also reach the state manager in lumps.
+    selection_budget_s: float | None = None
     fee_recipient: bytes | None = None  # None: the sequencer's own address
     min_base_fee: int = 7
     vanity: bytes = b"linen"
@@ -115,9 +119,12 @@ class BlockProducer:
         selection = self.pool.select(header.base_fee_per_gas, self.config.rules.priority_senders)
         dropped: list[bytes] = []
         excluded: list[Exclusion] = []
+        budget = self.config.selection_budget_s
         for ptx in selection:
             if builder.gas_remaining < MIN_TX_GAS:
                 break
+            if budget is not None and builder.transactions and time.perf_counter() - started > budget:
+                break  # the rest waits for the next block, which starts on time
             if ptx.gas > builder.gas_remaining:
                 selection.pop_sender()  # does not fit this block; it waits for the next one
                 continue

@@ -339,51 +339,92 @@ class StateManager:
                 self.sync()
 
     async def pull_forever(self, period: float, stopping: asyncio.Event) -> None:
-        """Apply pushed trielogs as they come and poll the source every `period` seconds, until `stopping`.
+        """Apply trielogs as they arrive and fetch what is missing from the source, until `stopping`.
 
-        The work runs in a worker thread (hashing is slow), so the event loop keeps answering RPC while
-        a block is applied. A push wakes the worker to apply what is next in line without asking the
-        source (a node busy sealing blocks can take a while to answer); the source is asked on the
-        period, on `notify_new_block`, and when the pushes leave a gap.
+        Two loops, each with its own worker thread: one applies what is queued (pushes and fetched
+        trielogs) in block order, the other asks the source. They are apart because the source is the
+        node, whose RPC waits while it builds a block: an applier that fetched itself would sit on the
+        network for a whole block build while pushed blocks wait behind it. The source is asked at
+        start, on `notify_new_block`, when the queue leaves a gap, and every `period` once pushes stop.
         """
         loop = asyncio.get_running_loop()
-        woken = asyncio.Event()
-        pull_requested = True
+        apply_wanted, fetch_wanted = asyncio.Event(), asyncio.Event()
+        fetch_wanted.set()
 
         def wake(pull: bool) -> None:
-            def on_loop() -> None:
-                nonlocal pull_requested
-                pull_requested = pull_requested or pull
-                woken.set()
-
-            loop.call_soon_threadsafe(on_loop)
+            loop.call_soon_threadsafe((fetch_wanted if pull else apply_wanted).set)
 
         self._wake = wake
         try:
-            while not stopping.is_set():
-                woken.clear()
-                pull, pull_requested = pull_requested, False
-                try:
-                    await asyncio.to_thread(self.sync if pull else self._apply_pushed)
-                except Exception:  # a bad trielog or an unreachable node: log, keep the state, retry
-                    log.exception("state manager sync failed; retrying")
-                stop_wait = asyncio.ensure_future(stopping.wait())
-                wake_wait = asyncio.ensure_future(woken.wait())
-                await asyncio.wait({stop_wait, wake_wait}, timeout=period, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in (stop_wait, wake_wait):
-                    waiter.cancel()
-                if not woken.is_set() and time.monotonic() - self._last_push > PUSH_SILENCE_PERIODS * period:
-                    pull_requested = True  # no pushes for a while: look at the source
+            await asyncio.gather(
+                self._apply_loop(apply_wanted, fetch_wanted, period, stopping),
+                self._fetch_loop(fetch_wanted, apply_wanted, period, stopping),
+            )
         finally:
             self._wake = None
 
-    def _apply_pushed(self) -> int:
-        """Apply queued pushes that are next in line; pull from the source only if they leave a gap."""
+    async def _apply_loop(self, wanted: asyncio.Event, fetch: asyncio.Event, period: float,
+                          stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            wanted.clear()
+            try:
+                if await asyncio.to_thread(self._apply_queued):
+                    fetch.set()  # what is queued starts past a missing block
+            except Exception:  # a bad trielog: log, keep the state, retry
+                log.exception("state manager apply failed; retrying")
+            await _wait_either(wanted, stopping, period)
+
+    async def _fetch_loop(self, wanted: asyncio.Event, applied: asyncio.Event, period: float,
+                          stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            if wanted.is_set() or time.monotonic() - self._last_push > PUSH_SILENCE_PERIODS * period:
+                wanted.clear()
+                try:
+                    fetched, full = await asyncio.to_thread(self._fetch_missing)
+                except Exception:  # an unreachable or misbehaving node: log and ask again later
+                    log.exception("state manager could not fetch trielogs from the node; retrying")
+                    fetched, full = 0, False
+                if fetched:
+                    applied.set()
+                if full:
+                    continue  # there may be more right behind
+            await _wait_either(wanted, stopping, period)
+
+    def _apply_queued(self) -> bool:
+        """Apply queued trielogs that are next in line; True if the queue leaves a gap to fetch."""
         with self._lock:
-            count = self._drain()
-            if self._pending and self.source is not None:
-                count += self.sync()
-            return count
+            self._drain()
+            return bool(self._pending) and self.source is not None
+
+    def _fetch_missing(self) -> tuple[int, bool]:
+        """Fetch the next missing trielogs from the source into the queue: (how many, was the batch full)."""
+        if self.source is None:
+            return 0, False
+        head = self.head
+        start = 0 if head is None else head + 1
+        with self._inbox_lock:
+            queued = set(self._inbox) | set(self._pending.copy())  # copy: the applier changes it
+        while start in queued:
+            start += 1
+        end = start + self.fetch_batch - 1
+        if self.finalized_only:
+            finalized = self.finalized
+            end = min(end, -1 if finalized is None else finalized)
+        if end < start:
+            return 0, False
+        items = [item for item in self.source.get_trie_logs(start, end) if item[0] >= start]
+        with self._inbox_lock:
+            for number, block_hash, trielog in items:
+                self._inbox.setdefault(number, (block_hash, trielog))
+        return len(items), len(items) == end - start + 1
 
     def close(self) -> None:
         self.store.close()
+
+
+async def _wait_either(event: asyncio.Event, stopping: asyncio.Event, timeout: float) -> None:
+    """Wait until `event` or `stopping` is set, or `timeout` seconds pass."""
+    waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(stopping.wait())}
+    await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()

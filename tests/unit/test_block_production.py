@@ -153,3 +153,26 @@ def test_estimate_gas_and_call_report_reverts_and_overrides(node):
     assert node.engine.estimate_gas(request, head, stop) == 21_000
     transfer = CallRequest(sender=alice.raw_address, to=signers()[1].raw_address, value=1)
     assert node.engine.estimate_gas(transfer, head, {}) == 21_000
+
+
+def test_selection_stops_at_its_share_of_the_block_period(tmp_path):
+    """Past its time budget a block seals what it has; the rest of the pool waits for the next block."""
+    rushed = make_node(tmp_path / "rushed", sequencer__block_period=0.001, sequencer__block_txs_selection_max_time=1)
+    relaxed = make_node(tmp_path / "relaxed")
+    for node in (rushed, relaxed):
+        accounts = signers()  # a signer counts its nonces: one set per chain
+        for sender in accounts[:5]:
+            node.submit_raw_transaction(sender.sign(to=accounts[6].address, value=1))
+    assert len(rushed.producer.produce_block().transactions) == 1  # a block always takes at least one
+    assert len(rushed.pool) == 4
+    assert len(relaxed.producer.produce_block().transactions) == 5
+    rushed.close()
+    relaxed.close()
+
+
+@pytest.mark.parametrize("percent", [0, 101])
+def test_selection_share_must_be_a_percentage(tmp_path, percent):
+    from linen.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="block-txs-selection-max-time"):
+        make_node(tmp_path / "bad", sequencer__block_txs_selection_max_time=percent)

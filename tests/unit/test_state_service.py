@@ -18,7 +18,7 @@ from linen.state.hashers import get_hasher
 from linen.state.proofs import InclusionProof, NonInclusionProof, proof_from_json, verify_proof
 from linen.state.service import BlockGap, NotFinalized, StateManager
 from linen.state.tree import empty_root
-from linen.state.trielog import CorruptTrieLog
+from linen.state.trielog import CorruptTrieLog, decode_trielog
 from linen.state.world import MemoryForest, ZkWorldState
 
 HASHER_NAME = "poseidon2-bn254"
@@ -50,7 +50,7 @@ block = namespace["block"]
 def test_generator_is_consistent():
     # prior slot values must be what the block before that account's previous block wrote
     world = ZkWorldState(get_hasher(HASHER_NAME), MemoryForest())
-    from linen.state.trielog import decode_trielog
+
 
     for n in range(7):
         world.apply_trielog(decode_trielog(block(n)[1]))
@@ -140,7 +140,7 @@ def test_kill_9_in_the_middle_of_blocks(tmp_path):
     head = manager.head
     assert head is not None and head >= 3
     world = ZkWorldState(get_hasher(HASHER_NAME), MemoryForest())
-    from linen.state.trielog import decode_trielog
+
 
     for n in range(head + 1):
         world.apply_trielog(decode_trielog(block(n)[1]))
@@ -341,4 +341,46 @@ def test_pushes_are_queued_while_the_applying_loop_runs(tmp_path):
 
     asyncio.run(scenario())
     assert manager.head == 2
+    manager.close()
+
+
+def test_a_slow_node_does_not_hold_up_pushed_trielogs(tmp_path):
+    """The node answers late while it builds a block; pushed trielogs must not wait behind that fetch."""
+    import asyncio
+
+    class SlowSource(ListSource):
+        def get_trie_logs(self, start, end):
+            self.started = True
+            time.sleep(2.0)
+            return super().get_trie_logs(start, end)
+
+    source = SlowSource()
+    source.started = False
+    manager = make_manager(tmp_path, source=source)
+
+    async def scenario() -> float:
+        stop = asyncio.Event()
+        task = asyncio.create_task(manager.pull_forever(60.0, stop))
+        while not source.started:  # the first fetch is in flight and will take 2 s
+            await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        for number in (0, 1):
+            assert manager.accept_trielog(number, *block(number)) == "queued"
+        while manager.head != 1 and time.perf_counter() - started < 5:
+            await asyncio.sleep(0.01)
+        pushed_applied_after = time.perf_counter() - started
+        deadline = time.perf_counter() + 10
+        while manager.head != 5 and time.perf_counter() < deadline:  # then the fetch brings blocks 2..5
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+        return pushed_applied_after
+
+    pushed_applied_after = asyncio.run(scenario())
+    assert pushed_applied_after < 1.0, f"pushes waited {pushed_applied_after:.2f} s behind the fetch"
+    assert manager.head == 5
+    reference = ZkWorldState(get_hasher(HASHER_NAME), MemoryForest())
+    for n in range(6):
+        reference.apply_trielog(decode_trielog(block(n)[1]))
+    assert manager.zk_root(5) == reference.root
     manager.close()
