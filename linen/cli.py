@@ -124,11 +124,16 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
         }
         info["stateManager"] = {"rpc": node.rpc.url}
         info["prover"] = {"requestsRoot": str(devnet.config.data_dir / "prover")}
+        postman = getattr(devnet.pipeline, "postman", None)
+        if postman is not None:
+            info["postman"] = {"rpc": postman.rpc.url, "address": postman.settings.l1_address}
         click.echo(f"L1 RPC      {devnet.l1.url}  (chain id {deployment.l1_chain_id})")
         click.echo(f"L1 rollup   {deployment.rollup}  (includes the L1 message service)")
         for proof_type, verifier in deployment.verifiers.items():
             click.echo(f"L1 verifier {verifier}  (proof type {proof_type})")
         click.echo(f"L2 message service {deployment.l2_message_service}")
+        if "postman" in info:
+            click.echo(f"postman RPC {info['postman']['rpc']}  (claims as {info['postman']['address']}, dev account 9)")
     click.echo(f"L2 RPC      {node.rpc.url}")
     click.echo(f"L2 WS       {node.rpc.ws_url}")
     click.echo(f"chain id    {node.chain_id}")
@@ -232,6 +237,44 @@ def coordinator(config_file, **options) -> None:  # type: ignore[no-untyped-def]
         service.close()
 
 
+@main.command("postman")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file; its [postman] table (keys in linen/config.py).")
+@click.option("--data-dir", help="Where the postman keeps postman.sqlite (default .linen/postman).")
+@click.option("--l1-rpc", help="The L1 JSON-RPC URL.")
+@click.option("--l2-rpc", help="The L2 node's JSON-RPC URL.")
+@click.option("--rollup", help="The L1 rollup (L1 message service) address.")
+@click.option("--l2-message-service", help="The L2 message service address.")
+@click.option("--rpc-port", type=int, help="Port of the postman's JSON-RPC (default 8890).")
+def postman(config_file, **options) -> None:  # type: ignore[no-untyped-def]
+    """Run the postman: claims bridge messages on L2 and L1 when their fee pays for the claim."""
+    import threading
+
+    from linen.postman.service import Postman
+    from linen.postman.settings import load_postman_settings
+
+    overrides = {key.replace("_", "-"): value for key, value in options.items()}
+    try:
+        settings = load_postman_settings(config_file, overrides)
+        service = Postman(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        service.start(stopping)
+    except OSError as exc:
+        raise click.ClickException(
+            f"the postman's RPC cannot listen on {settings.rpc_host}:{settings.rpc_port}: {exc}") from None
+    click.echo(f"postman RPC {service.rpc.url}: L1 {settings.l1_rpc} (rollup {settings.rollup}), "
+               f"L2 {settings.l2_rpc} (message service {settings.l2_message_service}), store under {settings.data_dir}")
+    sys.stdout.flush()
+    stopping.wait()
+    click.echo("shutting down...", err=True)
+    service.stop()
+
+
 @main.group(invoke_without_command=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file with a [prover] table.")
@@ -273,6 +316,31 @@ def _register_bench_commands() -> None:
 
 
 _register_bench_commands()
+
+
+class _ImportedGroup(click.Group):
+    """The group called `name` in `module`, imported only when used: `linen bridge` needs web3, other commands not."""
+
+    def __init__(self, name: str, module: str, help: str) -> None:
+        super().__init__(name, help=help)
+        self._module = module
+
+    def _group(self) -> click.Group:
+        import importlib
+
+        return getattr(importlib.import_module(self._module), self.name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._group().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._group().get_command(ctx, name)
+
+
+main.add_command(_ImportedGroup(
+    "bridge", "linen.bridge.cli_commands",
+    help="Move ETH (and calls) between L1 and L2 through the message services; follow and claim messages.",
+))
 
 
 @bench.command("hashers")

@@ -83,8 +83,20 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("coordinator", "target-blobs-per-transaction"): (int, 6),
     ("coordinator", "submission-delay"): (float, 0.0),
     ("coordinator", "l1-confirmations"): (int, 1),
+    ("coordinator", "l1-replacement-timeout"): (float, 60.0),  # seconds unmined before re-signing with higher fees
+    ("coordinator", "l1-fee-bump-percent"): (int, 15),  # per replacement, on maxFeePerGas and the tip (>= 10)
+    ("coordinator", "l1-max-bumps"): (int, 5),  # replacements before giving up (StuckTransaction)
+    ("coordinator", "l1-max-fee-per-gas-cap"): (int, 0),  # wei; never sign above it; 0 = no cap
     ("coordinator", "polling-interval"): (float, 1.0),
     ("coordinator", "fetch-blocks-limit"): (int, 100),  # blocks conflated per tick at most
+    # message anchoring (linen/coordinator/anchoring.py): L1 MessageSent -> anchorL1L2MessageHashes on L2
+    ("coordinator", "l2-key"): (str, ""),  # key holding L1_L2_MESSAGE_SETTER_ROLE on L2; empty = anchoring off
+    ("coordinator", "anchoring-l1-block-tag"): (str, "finalized"),  # finalized, safe or latest
+    ("coordinator", "anchoring-l1-confirmations"): (int, 0),  # > 0: safe block = latest - n + 1, the tag ignored
+    ("coordinator", "anchoring-polling-interval"): (float, 1.0),  # seconds
+    ("coordinator", "anchoring-max-messages"): (int, 100),  # per anchoring transaction, 1..100
+    ("coordinator", "anchoring-l1-logs-block-range"): (int, 1000),  # L1 blocks per eth_getLogs
+    ("coordinator", "anchoring-l1-start-block"): (int, 0),  # first L1 block scanned (the rollup's deployment)
     # `linen prover` (controller and prove entry point), read by linen/prover/settings.py
     ("prover", "requests-root"): (str, ".linen/prover"),  # holds prover-{execution,compression,aggregation}/
     ("prover", "local-id"): (str, ""),  # empty: prover-<hostname>; must start with "prover", stable across restarts
@@ -101,6 +113,37 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("prover", "traces-dir"): (str, ""),
     ("prover", "state-dir"): (str, ""),
     ("prover", "dictionary"): (str, ""),  # compressor dictionary file; empty: the one shipped with Linen
+    # `linen postman` (also inside `linen devnet`), read by linen/postman/settings.py
+    ("postman", "l1-rpc"): (str, ""),
+    ("postman", "l2-rpc"): (str, ""),
+    ("postman", "rollup"): (str, ""),  # L1 rollup address (it is the L1 message service)
+    ("postman", "l2-message-service"): (str, ""),
+    ("postman", "l1-key"): (str, ""),  # signs claimMessageWithProof on L1
+    ("postman", "l2-key"): (str, ""),  # signs claimMessage on L2
+    ("postman", "data-dir"): (str, ".linen/postman"),  # holds postman.sqlite
+    ("postman", "rpc-host"): (str, "127.0.0.1"),
+    ("postman", "rpc-port"): (int, 8890),  # linen_getMessageProof, linen_getMessageStatus; 0 = any free port
+    ("postman", "profit-margin"): (float, 0.1),  # claim if fee >= gas * gas price * (1 + margin)
+    ("postman", "l1-confirmations"): (int, 1),  # blocks below the L1 head before its messages are read
+    ("postman", "l2-confirmations"): (int, 0),
+    ("postman", "l1-from-block"): (int, 0),  # first block read on each chain (LISTENER_INITIAL_FROM_BLOCK)
+    ("postman", "l2-from-block"): (int, 0),
+    ("postman", "polling-interval"): (float, 2.0),  # seconds
+    ("postman", "max-blocks-to-fetch-logs"): (int, 1000),  # block span of one eth_getLogs
+    ("postman", "messages-per-tick"): (int, 50),
+    ("postman", "l1-l2-auto-claim"): (bool, True),
+    ("postman", "l2-l1-auto-claim"): (bool, True),
+    ("postman", "fee-recipient"): (str, ""),  # empty: the claiming account
+    ("postman", "max-claim-gas"): (int, 2_000_000),  # a claim needing more is NON_EXECUTABLE
+    ("postman", "sponsored-messages"): (str, ""),  # comma-separated message hashes claimed whatever their fee
+    ("postman", "sponsored-addresses"): (str, ""),  # comma-separated senders/recipients whose messages are sponsored
+    ("postman", "l1-l2-sponsoring"): (bool, False),  # sponsor every L1→L2 message
+    ("postman", "l2-l1-sponsoring"): (bool, False),  # sponsor every L2→L1 message
+    ("postman", "max-sponsored-gas"): (int, 250_000),  # sponsoring stops at this claim gas
+    ("postman", "submission-timeout"): (float, 60.0),  # seconds before a claim is re-sent with higher fees
+    ("postman", "bump-percent"): (int, 15),
+    ("postman", "max-bumps"): (int, 5),
+    ("postman", "max-fee-per-gas-cap"): (int, 0),  # wei; 0 = no cap
 }
 
 

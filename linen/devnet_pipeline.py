@@ -1,7 +1,8 @@
 """The devnet's proving pipeline: the coordinator and one prover controller, beside the node.
 
 Both talk to the rest only through the interfaces they use when run apart (DESIGN.md): the
-coordinator reaches the node and its state manager over JSON-RPC and L1 through the rollup, and the
+coordinator reaches the node and its state manager over JSON-RPC and L1 through the rollup (and
+anchors L1 messages on L2 with the devnet operator's key, which deploying made the anchorer), and the
 controller runs `python -m linen.prover.prove` on request files under `<data-dir>/prover`, with the
 prover settings written to `<data-dir>/prover.toml`. Each runs as one actor thread; `stop` lets the
 running proof finish (or requeues it after a short grace period) and closes the coordinator's store.
@@ -18,9 +19,11 @@ from linen.config import NodeConfig, load_section_values
 from linen.coordinator.l1_client import RollupClient
 from linen.coordinator.service import Coordinator
 from linen.coordinator.settings import settings_from_values
-from linen.devaccounts import prover_dev_account
+from linen.devaccounts import operator_dev_account, prover_dev_account
 from linen.l1.anvil import ANVIL_FIRST_KEY
 from linen.l1.deploy import Deployment
+from linen.postman.devnet import start_devnet_postman
+from linen.postman.service import Postman
 from linen.prover.controller import Controller
 from linen.prover.settings import ControllerSettings
 
@@ -36,6 +39,9 @@ DEVNET_COORDINATOR = {
     "aggregation-deadline": 10.0,
     "blobs-limit": 6,
     "polling-interval": 0.5,
+    # L1 messages: anchored once 2 of anvil's 1-second blocks hold them (why: linen/devnet.py)
+    "anchoring-l1-confirmations": 2,
+    "anchoring-polling-interval": 0.5,
 }
 
 
@@ -59,6 +65,7 @@ class DevnetPipeline:
     controller: Controller
     threads: list[threading.Thread]
     stopping: threading.Event
+    postman: Postman | None = None  # claims bridge messages; key: dev account 9 (linen/postman/devnet.py)
 
     @classmethod
     def start(cls, config: NodeConfig, node, l1_url: str, deployment: Deployment) -> DevnetPipeline:  # type: ignore[no-untyped-def]
@@ -75,6 +82,7 @@ class DevnetPipeline:
             "rollup": deployment.rollup,
             "l2-message-service": deployment.l2_message_service,
             "l1-key": ANVIL_FIRST_KEY,
+            "l2-key": operator_dev_account().private_key,
             "data-dir": str(data_dir / "coordinator"),
             "prover-root": str(root),
             "traces-dir": str(node.traces_dir),
@@ -87,7 +95,7 @@ class DevnetPipeline:
         limits = node.trace_limits.regular if getattr(node, "trace_limits", None) is not None else {}
         settings = settings_from_values(values, dict(limits))
         rollup = RollupClient(settings.l1_rpc, settings.rollup, settings.l1_key, data_dir / "artifacts",
-                              settings.l1_confirmations)
+                              settings.l1_confirmations, replacement_policy=settings.l1_replacement)
         coordinator = Coordinator(settings, rollup)
         controller = Controller(ControllerSettings(
             requests_root=root, local_id="prover-devnet", config_file=prover_config,
@@ -100,11 +108,15 @@ class DevnetPipeline:
         ]
         for thread in threads:
             thread.start()
-        return cls(coordinator, controller, threads, stopping)
+        postman = start_devnet_postman(config.config_file, data_dir, l1_url, node.rpc.url, deployment.rollup,
+                                       deployment.l2_message_service, stopping)
+        return cls(coordinator, controller, threads, stopping, postman)
 
     def stop(self) -> None:
         self.stopping.set()
         self.controller.request_stop()
         for thread in self.threads:
             thread.join(30)
+        if self.postman is not None:
+            self.postman.stop()
         self.coordinator.close()

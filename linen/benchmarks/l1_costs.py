@@ -239,7 +239,7 @@ def run(
         settings = load_section_values("coordinator", None, dict(DEVNET_COORDINATOR))
         result.update({
             "config": {"txs": txs, "erc20": erc20, "seconds": seconds, "finality_timeout_s": finality_timeout,
-                       "l2_poll_s": 0.1, "l1_poll_s": 0.2, "block_period_s": 1.0, "l1": "anvil, a block per transaction",
+                       "l2_poll_s": 0.1, "l1_poll_s": 0.2, "block_period_s": 1.0, "l1": "anvil, a block every second",
                        "devnet_coordinator": {k: settings[k] for k in REPORTED_SETTINGS}},
             "sent": len(sent), "send_errors": dict(send_errors), "included": sum(statuses.values()),
             "receipt_status": {str(k): v for k, v in statuses.items()}, "not_finalized": unfinalized,

@@ -3,7 +3,8 @@
 Every send is preceded by an `eth_call` against the pending block, so a call the rollup would refuse
 (a shnarf already submitted, a wrong parent, a proof it does not accept) is reported with the
 contract's error name and never costs gas; and a transaction still waiting in the L1 pool makes the
-duplicate's call fail instead of sending it twice.
+duplicate's call fail instead of sending it twice. Sends go through one `TransactionSender`, which
+re-signs a transaction priced out by a rising base fee (the `l1-replacement-*` / `l1-fee-*` settings).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from web3.exceptions import ContractLogicError
 
 from linen.errors import OperationalError
 from linen.l1.artifacts import compile_contracts
-from linen.l1.blobs import send_blob_transaction
 from linen.l1.finalization import FinalizationData
-from linen.l1.transact import TransactionReverted, decode_revert, transact
+from linen.l1.sender import ReplacementPolicy, TransactionSender
+from linen.l1.transact import TransactionReverted, decode_revert
 
 
 class L1CallRefused(OperationalError):
@@ -31,9 +32,10 @@ class L1CallRefused(OperationalError):
 
 class RollupClient:
     def __init__(self, l1_rpc: str, rollup: str, key: str, artifacts_dir: Path | None = None,
-                 confirmations: int = 1) -> None:
+                 confirmations: int = 1, *, replacement_policy: ReplacementPolicy | None = None) -> None:
         self.w3 = Web3(HTTPProvider(l1_rpc, request_kwargs={"timeout": 60}))
         self.key = key
+        self.sender = TransactionSender(self.w3, key, replacement_policy or ReplacementPolicy())
         self.confirmations = confirmations
         artifacts = compile_contracts(artifacts_dir or Path(".linen/artifacts"))
         self._abis = [a.abi for a in artifacts.values()]
@@ -69,19 +71,22 @@ class RollupClient:
                      versioned_hashes: list[bytes]) -> str:
         call = self.contract.functions.submitBlobs(submissions, parent_shnarf, final_shnarf)
         self._check("submitBlobs", call, versioned_hashes)
-        data = bytes.fromhex(call._encode_transaction_data()[2:])
-        receipt = send_blob_transaction(self.w3, self.key, self.contract.address, data, blobs)
-        if receipt.get("status") != 1:
-            raise TransactionReverted(f"submitBlobs transaction {receipt['transactionHash'].hex()} reverted")
+        receipt = self._send("submitBlobs", call, blobs)
         self._wait_confirmations(receipt["blockNumber"])
         return "0x" + bytes(receipt["transactionHash"]).hex()
 
     def finalize_blocks(self, proof: bytes, proof_type: int, data: FinalizationData) -> str:
         call = self.contract.functions.finalizeBlocks(proof, proof_type, data.as_abi())
         self._check("finalizeBlocks", call)
-        receipt = transact(self.w3, self.key, call)
+        receipt = self._send("finalizeBlocks", call)
         self._wait_confirmations(receipt["blockNumber"])
         return "0x" + bytes(receipt["transactionHash"]).hex()
+
+    def _send(self, what: str, call, blobs: list[bytes] | None = None) -> dict:  # type: ignore[no-untyped-def]
+        try:
+            return self.sender.send({"to": self.contract.address, "data": call._encode_transaction_data()}, blobs=blobs)
+        except TransactionReverted as exc:
+            raise TransactionReverted(f"{what}: {exc}") from None
 
     def _wait_confirmations(self, block_number: int) -> None:
         """Wait (bounded) until the transaction's block has `confirmations` blocks on top, counting itself."""

@@ -8,7 +8,10 @@ One actor, one `tick()` per polling interval, each step a unit of work that can 
 3. proofs: notice responses, feed consecutive proven blobs to the aggregation calculator and write
    aggregation requests;
 4. L1: submit blobs (`submitter.BlobSubmitter`) and finalize proven aggregations
-   (`submitter.Finalizer`), then tell the state manager which block L1 has finalized.
+   (`submitter.Finalizer`), then tell the state manager which block L1 has finalized;
+0. anchoring (when `l2-key` is set, every `anchoring-polling-interval`): carry L1→L2 message hashes
+   to the L2 message service (`anchoring.MessageAnchorer`). It comes first because it depends on no
+   other step, and an anchoring mined sooner is conflated, proven and finalized sooner.
 
 Restart: conflation resumes after the last blob recorded (batches past it are forgotten and
 conflated again; their request names are the same if their boundaries are), aggregation after the
@@ -24,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 from linen.coordinator.aggregation import Aggregation, Aggregator, ProvenBlob
+from linen.coordinator.anchoring import AnchoringMismatch, MessageAnchorer
 from linen.coordinator.blob_request import SNARK_HASHER, build_compression_request
 from linen.coordinator.conflation import Batch, Blob, Conflator
 from linen.coordinator.execution_request import ExecutionRequestUnavailable, build_execution_request
@@ -34,6 +38,7 @@ from linen.coordinator.settings import CoordinatorSettings
 from linen.coordinator.store import PROVEN, REQUESTED, AggregationRow, BlobRow, CoordinatorStore
 from linen.coordinator.submitter import BlobSubmitter, Finalizer
 from linen.errors import OperationalError
+from linen.l1.artifacts import compile_contracts
 from linen.protocol.blob import BlobCompressor, linen_dictionary
 from linen.prover import files
 from linen.prover.files import ProofKind
@@ -67,7 +72,8 @@ class Coordinator:
         self.node = RpcClient(settings.node_rpc)
         self.state_manager = RpcClient(settings.state_manager_rpc)
         self.rollup = rollup or RollupClient(
-            settings.l1_rpc, settings.rollup, settings.l1_key, settings.data_dir / "artifacts", settings.l1_confirmations
+            settings.l1_rpc, settings.rollup, settings.l1_key, settings.data_dir / "artifacts", settings.l1_confirmations,
+            replacement_policy=settings.l1_replacement,
         )
         self.store = CoordinatorStore(settings.data_dir / "coordinator.sqlite")
         self.root = settings.prover_root
@@ -79,6 +85,13 @@ class Coordinator:
         self.submitter = BlobSubmitter(self.rollup, self.store, self.root, settings.target_blobs_per_transaction,
                                        settings.submission_delay_s)
         self.finalizer = Finalizer(self.rollup, self.store, self.root, self.state_manager, self.node)
+        self.anchorer = self._anchorer() if settings.l2_key else None
+
+    def _anchorer(self) -> MessageAnchorer:
+        abis = [a.abi for a in compile_contracts(self.settings.data_dir / "artifacts").values()]
+        return MessageAnchorer.connect(self.settings.l1_rpc, self.settings.node_rpc, self.settings.rollup,
+                                       self.settings.l2_message_service, self.settings.l2_key,
+                                       self.settings.anchoring, abis)
 
     # -- restart ------------------------------------------------------------------------------------
     def _resume(self) -> None:
@@ -104,12 +117,15 @@ class Coordinator:
     # -- the loop -----------------------------------------------------------------------------------
     def tick(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        for step in (self.conflate, self.write_requests, self.collect_proofs, self.submitter.tick, self.finalizer.tick):
+        steps = (self.anchor, self.conflate, self.write_requests, self.collect_proofs, self.submitter.tick,
+                 self.finalizer.tick)
+        for step in steps:
             try:
                 step()
             except OperationalError as exc:
                 self.health.last_error = f"{step.__name__}: {exc}"
-                log.warning("coordinator %s: %s (retrying next tick)", step.__name__, exc)
+                level = logging.ERROR if isinstance(exc, AnchoringMismatch) else logging.WARNING
+                log.log(level, "coordinator %s: %s (retrying next tick)", step.__name__, exc)
         self.health.last_tick = now
 
     def run_forever(self, stopping: threading.Event) -> None:
@@ -122,6 +138,12 @@ class Coordinator:
 
     def close(self) -> None:
         self.store.close()
+
+    # -- 0. anchoring --------------------------------------------------------------------------------
+    def anchor(self) -> None:
+        now = time.time()
+        if self.anchorer is not None and self.anchorer.due(now):
+            self.anchorer.tick(now)
 
     # -- 1. conflation ------------------------------------------------------------------------------
     def conflate(self) -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 from linen.config import load_section_values
 from linen.coordinator.aggregation import AggregationSettings
+from linen.coordinator.anchoring import BLOCK_TAGS, MAX_MESSAGES_PER_ANCHORING, AnchoringSettings
 from linen.coordinator.conflation import ConflationSettings
 from linen.errors import ConfigError
+from linen.l1.sender import ReplacementPolicy
 
 SECTION = "coordinator"
 
@@ -31,8 +33,11 @@ class CoordinatorSettings:
     target_blobs_per_transaction: int = 6
     submission_delay_s: float = 0.0
     l1_confirmations: int = 1
+    l1_replacement: ReplacementPolicy = ReplacementPolicy()  # how an unmined submitBlobs/finalizeBlocks is re-priced
     polling_interval_s: float = 1.0
     fetch_blocks_limit: int = 100
+    l2_key: str = ""  # the message anchorer's key; empty = anchoring off
+    anchoring: AnchoringSettings = AnchoringSettings()
 
 
 def _blocks(text: str, key: str) -> frozenset[int]:
@@ -40,6 +45,48 @@ def _blocks(text: str, key: str) -> frozenset[int]:
         return frozenset(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise ConfigError(f"{SECTION}.{key} must be comma-separated block numbers, got {text!r}") from None
+
+
+def _replacement_policy(values: dict[str, Any]) -> ReplacementPolicy:
+    """The L1 fee-bump settings; L1 pools refuse a replacement that raises its fees by less than 10%."""
+    if values["l1-replacement-timeout"] <= 0:
+        raise ConfigError(f"{SECTION}.l1-replacement-timeout must be a positive number of seconds")
+    if not 10 <= values["l1-fee-bump-percent"] <= 1000:
+        raise ConfigError(f"{SECTION}.l1-fee-bump-percent must be 10..1000 (L1 pools refuse smaller replacements)")
+    if values["l1-max-bumps"] < 0:
+        raise ConfigError(f"{SECTION}.l1-max-bumps must be 0 or more")
+    if values["l1-max-fee-per-gas-cap"] < 0:
+        raise ConfigError(f"{SECTION}.l1-max-fee-per-gas-cap must be a wei amount (0 for no cap)")
+    return ReplacementPolicy(
+        timeout_s=values["l1-replacement-timeout"],
+        bump_percent=values["l1-fee-bump-percent"],
+        max_bumps=values["l1-max-bumps"],
+        max_fee_per_gas_cap=values["l1-max-fee-per-gas-cap"] or None,
+    )
+
+
+def _anchoring(values: dict[str, Any]) -> AnchoringSettings:
+    key = values["l2-key"]
+    if key:
+        body = key.removeprefix("0x")
+        if len(body) != 64 or any(c not in "0123456789abcdefABCDEF" for c in body):
+            raise ConfigError(f"{SECTION}.l2-key must be a 32-byte hex private key")
+    if values["anchoring-l1-block-tag"] not in BLOCK_TAGS:
+        raise ConfigError(f"{SECTION}.anchoring-l1-block-tag must be one of {', '.join(BLOCK_TAGS)}")
+    if values["anchoring-l1-confirmations"] < 0:
+        raise ConfigError(f"{SECTION}.anchoring-l1-confirmations must not be negative")
+    if not 0 < values["anchoring-max-messages"] <= MAX_MESSAGES_PER_ANCHORING:
+        raise ConfigError(f"{SECTION}.anchoring-max-messages must be 1..{MAX_MESSAGES_PER_ANCHORING}")
+    if values["anchoring-l1-logs-block-range"] < 1 or values["anchoring-l1-start-block"] < 0:
+        raise ConfigError(f"{SECTION}.anchoring-l1-logs-block-range must be positive, anchoring-l1-start-block >= 0")
+    return AnchoringSettings(
+        l1_block_tag=values["anchoring-l1-block-tag"],
+        l1_confirmations=values["anchoring-l1-confirmations"],
+        max_messages=values["anchoring-max-messages"],
+        polling_interval_s=values["anchoring-polling-interval"],
+        logs_block_range=values["anchoring-l1-logs-block-range"],
+        l1_start_block=values["anchoring-l1-start-block"],
+    )
 
 
 def settings_from_values(values: dict[str, Any], traces_limits: dict[str, int] | None = None) -> CoordinatorSettings:
@@ -82,8 +129,11 @@ def settings_from_values(values: dict[str, Any], traces_limits: dict[str, int] |
         target_blobs_per_transaction=values["target-blobs-per-transaction"],
         submission_delay_s=values["submission-delay"],
         l1_confirmations=values["l1-confirmations"],
+        l1_replacement=_replacement_policy(values),
         polling_interval_s=values["polling-interval"],
         fetch_blocks_limit=values["fetch-blocks-limit"],
+        l2_key=values["l2-key"],
+        anchoring=_anchoring(values),
     )
 
 

@@ -181,15 +181,19 @@ def _adopt_running(state_dir: Path) -> LaunchedL1 | None:
     return LaunchedL1(running["url"], None, state_dir, log_path, chain_id, adopted_pid=int(running["pid"]))
 
 
-def start_l1(state_dir: Path | None, l1_url: str | None = None, port: int | None = None) -> LaunchedL1:
-    """The devnet's L1: the configured URL if there is one, else a warmed-up anvil keeping its state in `state_dir`."""
+def start_l1(state_dir: Path | None, l1_url: str | None = None, port: int | None = None,
+             block_time: float | None = None) -> LaunchedL1:
+    """The devnet's L1: the configured URL if there is one, else a warmed-up anvil keeping its state in `state_dir`.
+
+    `block_time` (seconds) makes a new anvil mine on a clock instead of per transaction.
+    """
     if l1_url:
         return use_l1_url(l1_url)
     if state_dir is not None:
         adopted = _adopt_running(Path(state_dir))
         if adopted is not None:
             return adopted
-    launched = launch_anvil(state_dir, port=port)
+    launched = launch_anvil(state_dir, port=port, block_time=block_time)
     try:
         warm_up_blobs(launched.url)
     except Exception:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import ckzg
 import rlp
-from eth_account import Account
 from web3 import Web3
 
+from linen.l1.sender import TransactionSender
 from linen.protocol.shnarf import compute_shnarf, compute_x, data_hash_from_commitment, reduce_evaluation_point
 
 BLOB_SIZE = 131072
@@ -90,7 +90,21 @@ def submit_blobs_args(prepared: list[PreparedBlob]) -> tuple[list[tuple], bytes,
     return [p.submission() for p in prepared], prepared[0].parent_shnarf, prepared[-1].shnarf
 
 
-def blob_network_transaction(signed_without_blobs: bytes, blobs: list[bytes]) -> bytes:
+def blob_sidecar(blobs: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """(commitments, blob proofs) of a type-3 transaction's sidecar; computed once, reused by every re-signing."""
+    setup = trusted_setup()
+    commitments = [bytes(ckzg.blob_to_kzg_commitment(blob, setup)) for blob in blobs]
+    proofs = [bytes(ckzg.compute_blob_kzg_proof(b, c, setup)) for b, c in zip(blobs, commitments, strict=True)]
+    return commitments, proofs
+
+
+def versioned_hashes(commitments: list[bytes]) -> list[bytes]:
+    return [data_hash_from_commitment(c) for c in commitments]
+
+
+def blob_network_transaction(
+    signed_without_blobs: bytes, blobs: list[bytes], sidecar: tuple[list[bytes], list[bytes]] | None = None
+) -> bytes:
     """Attach the sidecar to a signed type-3 transaction: 0x03 || rlp([tx fields, blobs, commitments, proofs]).
 
     eth-account can attach blobs itself but computes the KZG parts in pure Python (~10 s a blob);
@@ -99,9 +113,7 @@ def blob_network_transaction(signed_without_blobs: bytes, blobs: list[bytes]) ->
     if signed_without_blobs[:1] != b"\x03":
         raise ValueError("not a type-3 transaction")
     fields = rlp.decode(bytes(signed_without_blobs[1:]))
-    setup = trusted_setup()
-    commitments = [bytes(ckzg.blob_to_kzg_commitment(blob, setup)) for blob in blobs]
-    proofs = [bytes(ckzg.compute_blob_kzg_proof(b, c, setup)) for b, c in zip(blobs, commitments, strict=True)]
+    commitments, proofs = sidecar or blob_sidecar(blobs)
     return b"\x03" + rlp.encode([fields, list(blobs), commitments, proofs])
 
 
@@ -120,32 +132,11 @@ def send_blob_transaction(
 ) -> dict:
     """Sign and send a type-3 transaction carrying `blobs`; returns the receipt (or {'hash': ...}).
 
-    `to=None` sends to the sender itself (a blob transaction cannot create a contract).
+    `to=None` sends to the sender itself (a blob transaction cannot create a contract). Waiting goes
+    through `TransactionSender`, so a version priced out by rising fees is replaced (default policy).
     """
-    w3 = _web3(endpoint)
-    account = Account.from_key(private_key)
-    block = w3.eth.get_block("latest")
-    base_fee = block["baseFeePerGas"]
-    blob_base_fee = int(w3.eth.blob_base_fee)
-    versioned_hashes = [
-        data_hash_from_commitment(bytes(ckzg.blob_to_kzg_commitment(b, trusted_setup()))) for b in blobs
-    ]
-    tx = {
-        "type": 3,
-        "chainId": w3.eth.chain_id,
-        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-        "from": account.address,
-        "to": to or account.address,
-        "value": 0,
-        "data": "0x" + bytes(data).hex(),
-        "maxPriorityFeePerGas": 10**9,
-        "maxFeePerGas": 2 * base_fee + 10**9,
-        "maxFeePerBlobGas": 2 * blob_base_fee + 1,
-        "blobVersionedHashes": ["0x" + h.hex() for h in versioned_hashes],
-    }
-    tx["gas"] = gas or int(w3.eth.estimate_gas(tx) * 1.2) + 20_000
-    del tx["from"]
-    tx_hash = w3.eth.send_raw_transaction(blob_network_transaction(account.sign_transaction(tx).raw_transaction, blobs))
+    sender = TransactionSender(_web3(endpoint), private_key)
+    tx = {"to": to, "data": "0x" + bytes(data).hex()}
     if not wait:
-        return {"hash": tx_hash}
-    return dict(w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
+        return {"hash": sender.broadcast(tx, blobs=blobs, gas=gas)}
+    return sender.send(tx, blobs=blobs, gas=gas)

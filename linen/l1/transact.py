@@ -15,30 +15,15 @@ from web3 import Web3
 from web3.contract.contract import ContractFunction
 
 from linen.l1.artifacts import Artifact
+from linen.l1.sender import TransactionReverted, TransactionSender
 
-GAS_MARGIN = 1.25
-
-
-class TransactionReverted(RuntimeError):
-    """A mined transaction with status 0 (estimation passed but execution failed)."""
-
-
-def _fees(w3: Web3) -> dict:
-    base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
-    return {"maxPriorityFeePerGas": 10**9, "maxFeePerGas": 2 * base_fee + 10**9}
+__all__ = ["TransactionReverted", "decode_revert", "deploy", "error_signatures", "send", "transact"]
 
 
 def send(w3: Web3, private_key: str, tx: dict, gas: int | None = None) -> dict:
-    """Fill nonce, fees and gas, sign, send and wait for the receipt; raise if it reverted."""
-    account = Account.from_key(private_key)
-    tx = {"chainId": w3.eth.chain_id, "from": account.address, "value": 0, **_fees(w3), **tx}
-    tx["nonce"] = w3.eth.get_transaction_count(account.address, "pending")
-    tx["gas"] = gas or int(w3.eth.estimate_gas(tx) * GAS_MARGIN)
-    signed = account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
-    receipt = dict(w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), 120))
-    if receipt["status"] != 1:
-        raise TransactionReverted(f"transaction {receipt['transactionHash'].hex()} reverted")
-    return receipt
+    """Fill nonce, fees and gas, sign, send and wait for the receipt (re-signing with higher fees if it
+    stays unmined, default policy); raise TransactionReverted if it reverted."""
+    return TransactionSender(w3, private_key).send(tx, gas=gas)
 
 
 def transact(w3: Web3, private_key: str, call: ContractFunction, value: int = 0, gas: int | None = None) -> dict:

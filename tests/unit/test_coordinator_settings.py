@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from eth_account import Account
 
+from linen.coordinator.l1_client import RollupClient
 from linen.coordinator.settings import load_coordinator_settings
 from linen.errors import ConfigError
+from linen.l1.sender import ReplacementPolicy
 from tests.helpers import LINEN, ROOT
 
 REQUIRED = {
@@ -27,6 +30,27 @@ def test_file_environment_and_overrides(tmp_path, monkeypatch):
     assert settings.conflation.traces_limits == {"HUB": 5}
 
 
+def test_l1_replacement_policy_defaults_and_file_values(tmp_path):
+    assert load_coordinator_settings(None, REQUIRED).l1_replacement == ReplacementPolicy(
+        timeout_s=60.0, bump_percent=15, blob_bump_percent=100, max_bumps=5, max_fee_per_gas_cap=None)
+    config = tmp_path / "c.toml"
+    config.write_text("[coordinator]\nl1-replacement-timeout = 12.5\nl1-fee-bump-percent = 25\nl1-max-bumps = 2\n"
+                      "l1-max-fee-per-gas-cap = 300000000000\n")
+    policy = load_coordinator_settings(config, REQUIRED).l1_replacement
+    assert (policy.timeout_s, policy.bump_percent, policy.max_bumps) == (12.5, 25, 2)
+    assert policy.max_fee_per_gas_cap == 300 * 10**9
+
+
+def test_the_rollup_client_sends_with_the_configured_policy(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[coordinator]\nl1-fee-bump-percent = 40\nl1-max-fee-per-gas-cap = 7\n")
+    settings = load_coordinator_settings(config, REQUIRED)
+    client = RollupClient(settings.l1_rpc, settings.rollup, settings.l1_key, ROOT / ".pytest_cache" / "l1-contracts",
+                          replacement_policy=settings.l1_replacement)
+    assert client.sender.policy.bump_percent == 40 and client.sender.policy.max_fee_per_gas_cap == 7
+    assert client.sender.account.address == Account.from_key(REQUIRED["l1-key"]).address
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -34,6 +58,10 @@ def test_file_environment_and_overrides(tmp_path, monkeypatch):
         ({**REQUIRED, "target-end-blocks": "ten"}, "comma-separated block numbers"),
         ({**REQUIRED, "batches-limit": 300}, "below proofs-limit"),
         ({**REQUIRED, "target-blobs-per-transaction": 10}, "1..9"),
+        ({**REQUIRED, "l1-fee-bump-percent": 5}, "l1-fee-bump-percent must be 10..1000"),
+        ({**REQUIRED, "l1-replacement-timeout": 0}, "l1-replacement-timeout must be a positive"),
+        ({**REQUIRED, "l1-max-bumps": -1}, "l1-max-bumps must be 0 or more"),
+        ({**REQUIRED, "l1-max-fee-per-gas-cap": -1}, "l1-max-fee-per-gas-cap must be a wei amount"),
     ],
 )
 def test_bad_settings_are_named(overrides, message):
