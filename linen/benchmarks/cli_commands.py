@@ -1,4 +1,4 @@
-"""`linen bench blob-density` and `linen bench l1-costs`: click commands the `bench` group in cli.py adds.
+"""`linen bench blob-density`, `l1-costs` and `bridge-latency`: click commands the `bench` group in cli.py adds.
 
 Kept here so the benchmarks' options live beside the benchmarks; cli.py registers them with
 `register(bench)`. The imports of the benchmarks themselves wait until a command runs.
@@ -40,7 +40,22 @@ def l1_costs(txs: int, erc20: int, seconds: float, finality_timeout: float, out:
     run(txs, erc20, seconds, out, finality_timeout, keep_workdir)
 
 
-COMMANDS = (blob_density, l1_costs)
+@click.command("bridge-latency")
+@click.option("--messages", type=int, default=15, show_default=True, help="Deposits sent, and as many withdrawals.")
+@click.option("--seconds", type=float, default=90.0, show_default=True, help="Time over which they are sent.")
+@click.option("--claim-timeout", type=float, default=240.0, show_default=True,
+              help="Seconds after the last send to wait for the postman's claims.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/bridge_latency.json"),
+              show_default=True)
+@click.option("--keep-workdir", is_flag=True, help="Keep the temp dir (devnet data and log).")
+def bridge_latency(messages: int, seconds: float, claim_timeout: float, out: Path, keep_workdir: bool) -> None:
+    """One devnet run: deposits and withdrawals with fees, send to claimable and to claimed by the postman."""
+    from linen.benchmarks.bridge_latency import run
+
+    run(messages, seconds, out, claim_timeout, keep_workdir)
+
+
+COMMANDS = (blob_density, l1_costs, bridge_latency)
 
 
 def register(group: click.Group) -> None:

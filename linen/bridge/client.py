@@ -27,9 +27,15 @@ from web3.logs import DISCARD
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from linen.bridge import message_proof
-from linen.bridge.abi import INBOX_CLAIMED, INBOX_RECEIVED, MESSAGE_CLAIMED_TOPIC, MESSAGE_SENT_TOPIC
+from linen.bridge.abi import (
+    INBOX_CLAIMED,
+    INBOX_RECEIVED,
+    L1_MESSAGE_SERVICE_ABI,
+    L2_MESSAGE_SERVICE_ABI,
+    MESSAGE_CLAIMED_TOPIC,
+    MESSAGE_SENT_TOPIC,
+)
 from linen.bridge.logs import decode_message_sent, find_log_backwards
-from linen.bridge.message_service_abi import L1_BRIDGE_ABI, L2_BRIDGE_ABI
 from linen.errors import ConfigError, InvalidInput, OperationalError
 from linen.l1.sender import ReplacementPolicy, TransactionReverted, TransactionSender
 from linen.l1.transact import decode_revert
@@ -75,6 +81,11 @@ class Direction(enum.Enum):
     @property
     def destination(self) -> str:
         return "L2" if self is Direction.DEPOSIT else "L1"
+
+    @property
+    def postman_name(self) -> str:
+        """The direction as the postman's RPC names it (linen_getMessageStatus's second parameter)."""
+        return "L1_TO_L2" if self is Direction.DEPOSIT else "L2_TO_L1"
 
 
 # -- amounts and hex ------------------------------------------------------------------------------
@@ -257,9 +268,9 @@ class BridgeClient:
         self.l1 = _connect(endpoints.l1_rpc)
         self.l2 = _connect(endpoints.l2_rpc, proof_of_authority=True)
         self.rollup = self.l1.eth.contract(address=Web3.to_checksum_address(endpoints.rollup),
-                                           abi=L1_BRIDGE_ABI)
+                                           abi=L1_MESSAGE_SERVICE_ABI)
         self.l2_service = self.l2.eth.contract(address=Web3.to_checksum_address(endpoints.l2_message_service),
-                                               abi=L2_BRIDGE_ABI)
+                                               abi=L2_MESSAGE_SERVICE_ABI)
         self._private_key = private_key
         self.account = Account.from_key(private_key) if private_key else None
 
@@ -311,17 +322,19 @@ class BridgeClient:
             claimed=claimed,
             claim=self._claim_event(message) if claimed else None,
             finalized_l2_block=finalized,
-            postman=self.postman_status(message.message_hash),
+            postman=self.postman_status(message),
         )
 
-    def postman_status(self, message_hash: bytes) -> PostmanView | None:
-        """The postman's view of the message (linen_getMessageStatus); None without a postman that knows it."""
+    def postman_status(self, message: SentMessage) -> PostmanView | None:
+        """The postman's view of the message (linen_getMessageStatus); None without a postman that knows it.
+
+        The direction goes with the hash: a deposit and a withdrawal with the same fields share their hash.
+        """
         url = self.endpoints.postman_rpc
         if not url:
             return None
-        body = json.dumps(
-            {"jsonrpc": "2.0", "id": 1, "method": "linen_getMessageStatus", "params": [hex_of(message_hash)]}
-        ).encode()
+        params = [hex_of(message.message_hash), message.direction.postman_name]
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "linen_getMessageStatus", "params": params}).encode()
         try:
             request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=5) as response:
@@ -399,7 +412,7 @@ class BridgeClient:
             if self._is_claimed(message):
                 yield Step("claimed", "", self._claim_event(message))
                 return
-            postman = self.postman_status(message.message_hash)
+            postman = self.postman_status(message)
             if postman is not None and postman.status in POSTMAN_GAVE_UP:
                 why = f"{postman.status}: {postman.reason}" if postman.reason else postman.status
                 yield Step("to claim", f"the postman will not claim it ({why}); run `linen bridge claim {shown}`")

@@ -1,4 +1,4 @@
-"""Smoke test of the throughput benchmark: a short run against a real Linen node and a real anvil."""
+"""Smoke tests of the benchmarks that run real processes: short runs against a real Linen node (or devnet) and anvil."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from linen.benchmarks import bridge_latency
 from linen.benchmarks.throughput import run
 
 pytestmark = pytest.mark.slow
@@ -38,3 +39,22 @@ def test_throughput_benchmark_smoke(tmp_path):
     profile = written["targets"]["linen"]["eth"]["profile"]
     assert profile["blocks_logged"] > 0 and profile["blocks_missing_log_line"] == 0
     assert profile["per_tx_us"]["exec"] > 0 and profile["decode_recover_in_process"]["txs"] > 0
+
+
+@pytest.mark.timeout(600)
+def test_bridge_latency_benchmark_smoke(tmp_path):
+    """One deposit and one withdrawal on a fresh devnet: both claimed by the postman, every stage in order."""
+    out = tmp_path / "results" / "bridge_latency.json"
+    result = bridge_latency.run(messages=1, seconds=2, out=out, claim_timeout=180, echo=lambda _: None)
+
+    written = json.loads(out.read_text())
+    assert written["deposits"] == result["deposits"] and written["machine"]["cpus"] >= 1 and written["date"]
+    for direction in ("deposits", "withdrawals"):
+        figures = written[direction]
+        assert (figures["sent"], figures["claimed_by_postman"], figures["claimed_by_others"]) == (1, 1, 0), figures
+        (message,) = figures["messages"]
+        assert message["sent"] <= message["receipt"] <= message["claimable"] <= message["claimed"], message
+        for stage in ("receipt_to_claimable_s", "claimable_to_claimed_s", "send_to_claimed_s"):
+            assert figures[stage]["count"] == 1 and figures[stage]["p50"] > 0, (stage, figures[stage])
+    assert written["devnet_exit"]["returncode"] == 0 and not written["devnet_exit"]["l1_still_answering"]
+    assert bridge_latency.format_table(written).count("send -> claimed") == 2

@@ -160,21 +160,21 @@ def test_claim_json_shape(bridge, l1_w3, l2_w3):
         build(bridge, l1_w3, l2_w3, bytes(args._messageHash)).as_abi("not an address")
 
 
-def _signature(item: dict) -> tuple:
-    def kind(p):  # noqa: ANN001, ANN202
-        if p["type"].startswith("tuple"):
-            return "(" + ",".join(kind(c) for c in p["components"]) + ")" + p["type"][5:]
-        return p["type"]
+def _shape(entry: dict) -> tuple:
+    """What must agree with the compiled ABI: kind, parameter types (with tuples' components), indexed, mutability."""
+    def params(items) -> tuple:  # noqa: ANN001
+        return tuple((p["type"], p.get("indexed", False), params(p.get("components", ()))) for p in items)
 
-    return (item["type"], item["name"], tuple(kind(p) for p in item.get("inputs", [])),
-            tuple(kind(p) for p in item.get("outputs", [])))
+    return (entry["type"], params(entry.get("inputs", ())), params(entry.get("outputs", ())),
+            entry.get("stateMutability"))
 
 
 @pytest.mark.parametrize(("fragments", "contract"), [(L1_MESSAGE_SERVICE_ABI, "LinenRollup"),
                                                       (L2_MESSAGE_SERVICE_ABI, "L2MessageService")])
-def test_abi_fragments_match_the_compiled_contracts(artifacts, fragments, contract):
-    compiled = {_signature(item) for item in artifacts[contract].abi if "name" in item}
-    assert [f for f in fragments if _signature(f) not in compiled] == []
+def test_handwritten_abi_matches_the_compiled_contracts(artifacts, fragments, contract):
+    compiled = {(e["type"], e.get("name")): _shape(e) for e in artifacts[contract].abi}
+    assert [f["name"] for f in fragments if compiled.get((f["type"], f["name"])) != _shape(f)] == []
+    assert len({(f["type"], f["name"]) for f in fragments}) == len(fragments)  # web3 refuses ambiguous duplicates
     events = {f"{e['name']}({','.join(i['type'] for i in e['inputs'])})" for e in artifacts[contract].abi
               if e["type"] == "event"}
     assert {MESSAGE_SENT_SIGNATURE, MESSAGE_CLAIMED_SIGNATURE} <= events
