@@ -13,9 +13,7 @@ keep a deposit waiting a minute; two 1-second blocks keep the devnet quick and s
 wait for safety.
 
 The L2 message service pays out the value of every deposit claimed on L2, so it must hold ETH, as
-Linea's does from genesis. The contract accepts no plain transfer, so at deployment (once) the
-operator creates a contract that self-destructs in its constructor, sending `BRIDGE_RESERVE_WEI` of
-its 10,000 ETH to the service.
+Linea's does from genesis: the operator deploys it with `BRIDGE_RESERVE_WEI` of its 10,000 ETH.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ from linen.devaccounts import operator_dev_account, prover_dev_account
 from linen.l1.anvil import ANVIL_FIRST_KEY, LaunchedL1, start_l1
 from linen.l1.artifacts import compile_contracts
 from linen.l1.deploy import Deployment, L1Settings, L2Settings, deploy_l1, deploy_l2, read_deployment, write_deployment
-from linen.l1.transact import send
 from linen.node import Node
 from linen.state.hashers import get_hasher
 from linen.state.trielog import decode_trielog, genesis_trielog
@@ -51,18 +48,6 @@ log = logging.getLogger(__name__)
 DEVNET_STATE_HASHER = "poseidon2-bn254"
 DEVNET_L1_BLOCK_TIME = 1.0  # seconds; see the module docstring
 BRIDGE_RESERVE_WEI = 5_000 * 10**18  # what the L2 message service holds to pay claimed deposits
-
-
-def fund_l2_message_service(l2: Web3, private_key: str, service: str, amount: int = BRIDGE_RESERVE_WEI) -> None:
-    """Move `amount` to the service, which has no receive function: a constructor `SELFDESTRUCT(service)`.
-
-    Since Cancun a contract self-destructing in its creating transaction still sends its whole balance
-    to the beneficiary, whatever code the beneficiary has.
-    """
-    before = l2.eth.get_balance(service)
-    send(l2, private_key, {"data": b"\x73" + bytes.fromhex(service[2:]) + b"\xff", "value": amount})
-    if l2.eth.get_balance(service) != before + amount:
-        raise RuntimeError(f"the L2 message service {service} did not receive its {amount} wei reserve")
 
 
 def genesis_zk_root(alloc: dict[bytes, GenesisAccount], hasher_name: str = DEVNET_STATE_HASHER) -> bytes:
@@ -134,8 +119,8 @@ class Devnet:
             progress("deploying the L2 message service ...")
             artifacts = artifacts or compile_contracts(data_dir / "artifacts")
             operator = operator_dev_account()
-            deployment.l2_message_service = deploy_l2(l2, operator.private_key, artifacts, L2Settings(operator.address))
-            fund_l2_message_service(l2, operator.private_key, deployment.l2_message_service)
+            l2_settings = L2Settings(operator.address, reserve_wei=BRIDGE_RESERVE_WEI)
+            deployment.l2_message_service = deploy_l2(l2, operator.private_key, artifacts, l2_settings)
             deployment.l2_chain_id = self.node.chain_id
         write_deployment(data_dir, deployment)
         return deployment

@@ -36,13 +36,15 @@ contract L2MessageService is MessageServiceBase {
     error L1RollingHashSynchronizationWrong(bytes32 expected, bytes32 found);
     error MessageDoesNotExistOrHasAlreadyBeenClaimed(bytes32 messageHash);
 
+    /// @dev Payable: the ETH sent with the deployment is the reserve that pays out claimed deposits (Linea
+    /// funds its service in the L2 genesis instead).
     constructor(
         address _defaultAdmin,
         address _l1l2MessageSetter,
         uint256 _rateLimitPeriodInSeconds,
         uint256 _rateLimitAmountInWei,
         uint256 _minimumFeeInWei
-    ) {
+    ) payable {
         _grantRole(DEFAULT_ADMIN_ROLE, _defaultAdmin);
         _grantRole(L1_L2_MESSAGE_SETTER_ROLE, _l1l2MessageSetter);
         _initializeRateLimit(_rateLimitPeriodInSeconds, _rateLimitAmountInWei);

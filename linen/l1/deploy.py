@@ -53,6 +53,7 @@ class L2Settings:
     rate_limit_period_seconds: int = 86400
     rate_limit_amount_wei: int = 10_000 * 10**18
     minimum_fee_wei: int = DEFAULT_L2_MINIMUM_FEE
+    reserve_wei: int = 0  # sent with the deployment: what pays out the value of claimed deposits
 
 
 @dataclass
@@ -111,7 +112,8 @@ def deploy_l1(w3: Web3, deployer_key: str, artifacts: dict[str, Artifact], setti
 
 
 def deploy_l2(w3: Web3, deployer_key: str, artifacts: dict[str, Artifact], settings: L2Settings) -> str:
-    """Deploy the L2 message service; the deployer is admin, `message_anchorer` may anchor L1 messages."""
+    """Deploy the L2 message service, funded with its reserve; the deployer is admin, `message_anchorer` may
+    anchor L1 messages."""
     _check_sizes(artifacts)
     admin = Account.from_key(deployer_key).address
     return deploy(
@@ -123,6 +125,7 @@ def deploy_l2(w3: Web3, deployer_key: str, artifacts: dict[str, Artifact], setti
         settings.rate_limit_period_seconds,
         settings.rate_limit_amount_wei,
         settings.minimum_fee_wei,
+        value=settings.reserve_wei,
     )
 
 

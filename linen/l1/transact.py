@@ -32,11 +32,11 @@ def transact(w3: Web3, private_key: str, call: ContractFunction, value: int = 0,
     return send(w3, private_key, {"to": tx["to"], "data": tx["data"], "value": value}, gas)
 
 
-def deploy(w3: Web3, private_key: str, artifact: Artifact, *args: object) -> str:
-    """Deploy `artifact` with constructor `args`; returns its checksummed address."""
+def deploy(w3: Web3, private_key: str, artifact: Artifact, *args: object, value: int = 0) -> str:
+    """Deploy `artifact` with constructor `args` (and `value` wei, for a payable one); returns its address."""
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     data = factory.constructor(*args).data_in_transaction
-    receipt = send(w3, private_key, {"data": data})
+    receipt = send(w3, private_key, {"data": data, "value": value})
     return receipt["contractAddress"]
 
 
