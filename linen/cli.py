@@ -204,6 +204,26 @@ def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, h
         raise click.ClickException(str(exc)) from None
 
 
+def _standalone_service(load, build, config_file, options):  # type: ignore[no-untyped-def]
+    """Settings from the config file and the command line's options, and the service built from them."""
+    overrides = {key.replace("_", "-"): value for key, value in options.items()}
+    try:
+        settings = load(config_file, overrides)
+        return settings, build(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _stop_on_signals():  # type: ignore[no-untyped-def]
+    """An event that SIGINT or SIGTERM sets, so a standalone service can close its stores before it exits."""
+    import threading
+
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    return stopping
+
+
 @main.command("coordinator")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file; its [coordinator] table (keys in linen/config.py).")
@@ -215,20 +235,11 @@ def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, h
 @click.option("--traces-dir", help="The node's conflated-traces folder.")
 def coordinator(config_file, **options) -> None:  # type: ignore[no-untyped-def]
     """Run the coordinator apart: conflation, proof requests, blob submission and finalization on L1."""
-    import threading
-
     from linen.coordinator.service import Coordinator
     from linen.coordinator.settings import load_coordinator_settings
 
-    overrides = {key.replace("_", "-"): value for key, value in options.items()}
-    try:
-        settings = load_coordinator_settings(config_file, overrides)
-        service = Coordinator(settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+    settings, service = _standalone_service(load_coordinator_settings, Coordinator, config_file, options)
+    stopping = _stop_on_signals()
     click.echo(f"coordinator: node {settings.node_rpc}, state manager {settings.state_manager_rpc}, "
                f"L1 {settings.l1_rpc}, rollup {settings.rollup}, requests under {settings.prover_root}")
     try:
@@ -248,20 +259,11 @@ def coordinator(config_file, **options) -> None:  # type: ignore[no-untyped-def]
 @click.option("--rpc-port", type=int, help="Port of the postman's JSON-RPC (default 8890).")
 def postman(config_file, **options) -> None:  # type: ignore[no-untyped-def]
     """Run the postman: claims bridge messages on L2 and L1 when their fee pays for the claim."""
-    import threading
-
     from linen.postman.service import Postman
     from linen.postman.settings import load_postman_settings
 
-    overrides = {key.replace("_", "-"): value for key, value in options.items()}
-    try:
-        settings = load_postman_settings(config_file, overrides)
-        service = Postman(settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+    settings, service = _standalone_service(load_postman_settings, Postman, config_file, options)
+    stopping = _stop_on_signals()
     try:
         service.start(stopping)
     except OSError as exc:

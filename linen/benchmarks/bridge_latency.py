@@ -22,7 +22,6 @@ receipt wait, 0.25 s polls) of observation delay. Per message:
 from __future__ import annotations
 
 import datetime
-import shutil
 import tempfile
 import threading
 import time
@@ -35,10 +34,10 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_hash.auto import keccak
 
-from linen.benchmarks.l1_costs import Poller, start_devnet, stop_devnet
+from linen.benchmarks.l1_costs import Poller, finish_devnet, round_seconds, seconds_stats, start_devnet
 from linen.benchmarks.l1_records import Rpc
 from linen.benchmarks.machine import machine_info, publish
-from linen.benchmarks.throughput import free_port, percentile
+from linen.benchmarks.throughput import free_port
 from linen.bridge.abi import MESSAGE_CLAIMED_TOPIC
 from linen.bridge.client import BridgeClient, BridgeEndpoints, SentMessage
 from linen.config import load_section_values
@@ -137,13 +136,7 @@ def send_spread(send: Callable[[], SentMessage], count: int, seconds: float, off
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
-    ordered = sorted(values)
-    return {"count": len(ordered), "p50": _round(percentile(ordered, 50)), "p99": _round(percentile(ordered, 99)),
-            "min": _round(ordered[0] if ordered else None), "max": _round(ordered[-1] if ordered else None)}
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+    return seconds_stats(values, quantiles=(50, 99))
 
 
 def summarize(direction: str, timed: list[Timed], errors: Counter[str], watch: Watch, claimers: dict[str, str],
@@ -168,9 +161,9 @@ def summarize(direction: str, timed: list[Timed], errors: Counter[str], watch: W
         else:
             by_others += 1
         rows.append({"hash": "0x" + bytes(item.message.message_hash).hex(), "nonce": item.message.nonce,
-                     "source_block": item.message.sent.block_number, "sent": _round(item.sent),
-                     "receipt": _round(item.receipt), "claimable": _round(claimable),
-                     "claimed": _round(claim[0]) if claim else None, "claim_tx": claim[1] if claim else None,
+                     "source_block": item.message.sent.block_number, "sent": round_seconds(item.sent),
+                     "receipt": round_seconds(item.receipt), "claimable": round_seconds(claimable),
+                     "claimed": round_seconds(claim[0]) if claim else None, "claim_tx": claim[1] if claim else None,
                      "claimer": claimer})
     return {
         "sent": len(timed), "send_errors": dict(errors), "claimable": len(to_claimable),
@@ -254,20 +247,7 @@ def run(
         })
         failed = False
     finally:
-        result["devnet_exit"] = stop_devnet(process)
-        try:  # the devnet stops its anvil; one still answering would be an orphan
-            Rpc(info["l1"]["rpc"], timeout=2).call("eth_chainId")
-            result["devnet_exit"]["l1_still_answering"] = True
-        except Exception:  # noqa: BLE001 - refused or reset: it is gone
-            result["devnet_exit"]["l1_still_answering"] = False
-        log_text = (workdir / "devnet.log").read_text(errors="replace")
-        result["log_problems"] = [line for line in log_text.splitlines()
-                                  if " WARNING " in line or " ERROR " in line or "Traceback" in line][:20]
-        result["workdir"] = str(workdir) if keep_workdir or failed else None
-        if failed:
-            echo(f"[bench] the run failed; devnet data and log kept in {workdir}")
-        elif not keep_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+        finish_devnet(process, info, workdir, result, failed=failed, keep_workdir=keep_workdir, echo=echo)
     result["duration_s"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds(), 1)
     result["machine"] = machine_info()
     return publish(out, result, format_table, echo)

@@ -104,6 +104,25 @@ def stop_devnet(process: subprocess.Popen, timeout: float = 60.0) -> dict[str, A
         return {"returncode": None, "killed_after_s": timeout}
 
 
+def finish_devnet(process: subprocess.Popen, info: dict[str, Any], workdir: Path, result: dict[str, Any], *,
+                  failed: bool, keep_workdir: bool, echo: Callable[[str], None]) -> None:
+    """Stop a benchmark's devnet and write into `result` how it went; a failed run keeps its workdir for a look."""
+    result["devnet_exit"] = stop_devnet(process)
+    try:  # the devnet stops its anvil; one still answering would be an orphan
+        Rpc(info["l1"]["rpc"], timeout=2).call("eth_chainId")
+        result["devnet_exit"]["l1_still_answering"] = True
+    except Exception:  # noqa: BLE001 - refused or reset: it is gone
+        result["devnet_exit"]["l1_still_answering"] = False
+    log_text = (workdir / "devnet.log").read_text(errors="replace")
+    result["log_problems"] = [line for line in log_text.splitlines()
+                              if " WARNING " in line or " ERROR " in line or "Traceback" in line][:20]
+    result["workdir"] = str(workdir) if keep_workdir or failed else None
+    if failed:
+        echo(f"[bench] the run failed; devnet data and log kept in {workdir}")
+    elif not keep_workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def deploy_token(l2: Rpc, chain_id: int, deployer: Signer, workdir: Path) -> bytes:
     artifact = compile_token(workdir)
     nonce = int(l2.call("eth_getTransactionCount", "0x" + deployer.address.hex(), "pending"), 16)
@@ -148,13 +167,14 @@ def send_load(l2: Rpc, chain_id: int, signers: list[Signer], token: bytes, txs: 
     return sent, errors
 
 
-def _stats(values: list[float]) -> dict[str, float | None]:
+def seconds_stats(values: list[float], quantiles: tuple[int, ...] = (50, 90, 99)) -> dict[str, float | None]:
     ordered = sorted(values)
-    return {"count": len(ordered), **{f"p{q}": _round(percentile(ordered, q)) for q in (50, 90, 99)},
-            "min": _round(ordered[0] if ordered else None), "max": _round(ordered[-1] if ordered else None)}
+    return {"count": len(ordered), **{f"p{q}": round_seconds(percentile(ordered, q)) for q in quantiles},
+            "min": round_seconds(ordered[0] if ordered else None),
+            "max": round_seconds(ordered[-1] if ordered else None)}
 
 
-def _round(value: float | None) -> float | None:
+def round_seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
@@ -244,11 +264,13 @@ def run(
             "sent": len(sent), "send_errors": dict(send_errors), "included": sum(statuses.values()),
             "receipt_status": {str(k): v for k, v in statuses.items()}, "not_finalized": unfinalized,
             "blocks": [first_block, last_block], "l2_blocks_with_our_txs": len(blocks),
-            "inclusion_to_finalization_s": _stats(latency), "send_to_inclusion_s": _stats(send_to_inclusion),
-            "inclusion_to_finalization_p50_by_fifth_s": [_round(percentile(sorted(latency[k * len(latency) // 5:
-                                                         (k + 1) * len(latency) // 5]), 50)) for k in range(5)],
+            "inclusion_to_finalization_s": seconds_stats(latency),
+            "send_to_inclusion_s": seconds_stats(send_to_inclusion),
+            "inclusion_to_finalization_p50_by_fifth_s": [
+                round_seconds(percentile(sorted(latency[k * len(latency) // 5:(k + 1) * len(latency) // 5]), 50))
+                for k in range(5)],
             "prover": prover_time(log_text),
-            "send_to_finalization_s": _stats(send_to_final),
+            "send_to_finalization_s": seconds_stats(send_to_final),
             "finalization_steps": [[v, round(t, 2)] for v, t in reached],
             "watcher_errors": {str(i): dict(p.errors) for i, p in enumerate(pollers) if p.errors},
             "l1_gas": l1_gas(store, l1, l2, first_block, last_block, log_text),
@@ -258,20 +280,7 @@ def run(
         })
         failed = False
     finally:
-        result["devnet_exit"] = stop_devnet(process)
-        try:  # the devnet stops its anvil; one still answering would be an orphan
-            Rpc(info["l1"]["rpc"], timeout=2).call("eth_chainId")
-            result["devnet_exit"]["l1_still_answering"] = True
-        except Exception:  # noqa: BLE001 - refused or reset: it is gone
-            result["devnet_exit"]["l1_still_answering"] = False
-        log_text = (workdir / "devnet.log").read_text(errors="replace")
-        result["log_problems"] = [line for line in log_text.splitlines()
-                                  if " WARNING " in line or " ERROR " in line or "Traceback" in line][:20]
-        result["workdir"] = str(workdir) if keep_workdir or failed else None
-        if failed:
-            echo(f"[bench] the run failed; devnet data and log kept in {workdir}")
-        elif not keep_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+        finish_devnet(process, info, workdir, result, failed=failed, keep_workdir=keep_workdir, echo=echo)
     result["duration_s"] = round((datetime.datetime.now(datetime.UTC) - started).total_seconds(), 1)
     result["machine"] = machine_info()
     return publish(out, result, format_table, echo)

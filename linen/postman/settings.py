@@ -107,6 +107,8 @@ def settings_from_values(values: dict[str, Any]) -> PostmanSettings:
     for key in ("max-blocks-to-fetch-logs", "messages-per-tick", "max-claim-gas", "polling-interval"):
         if values[key] <= 0:
             raise ConfigError(f"{SECTION}.{key} must be positive, got {values[key]}")
+    if not 10 <= values["bump-percent"] <= 1000:
+        raise ConfigError(f"{SECTION}.bump-percent must be 10..1000 (node pools refuse smaller replacements)")
     cap = values["max-fee-per-gas-cap"]
     try:
         replacement = ReplacementPolicy(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from linen.bridge.logs import SentMessage
+from linen.sqlite_store import open_database, transaction
 
 SENT, ANCHORED, PENDING = "SENT", "ANCHORED", "PENDING"
 CLAIMED_SUCCESS, CLAIMED_REVERTED = "CLAIMED_SUCCESS", "CLAIMED_REVERTED"
@@ -103,11 +104,7 @@ def _row(values: tuple) -> MessageRow:
 
 class PostmanStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
+        self._db = open_database(path, SCHEMA)
         self._lock = threading.Lock()  # the two directions and the RPC server share the connection
 
     def close(self) -> None:
@@ -126,19 +123,13 @@ class PostmanStore:
         rows = [("0x" + m.message_hash.hex(), direction, m.sender, m.recipient, str(m.fee), str(m.value), m.nonce,
                  "0x" + m.calldata.hex(), m.block_number, m.log_index, m.transaction_hash, SENT, now, now)
                 for m in messages]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO messages (message_hash, direction, sender, recipient, fee, value, nonce, "
-                    "calldata, sent_block, sent_log_index, sent_tx, status, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                self._db.execute("INSERT INTO cursors (name, next_block) VALUES (?, ?) ON CONFLICT(name) "
-                                 "DO UPDATE SET next_block = excluded.next_block", (cursor, next_block))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with transaction(self._db, self._lock) as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO messages (message_hash, direction, sender, recipient, fee, value, nonce, "
+                "calldata, sent_block, sent_log_index, sent_tx, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.execute("INSERT INTO cursors (name, next_block) VALUES (?, ?) ON CONFLICT(name) "
+                       "DO UPDATE SET next_block = excluded.next_block", (cursor, next_block))
 
     # -- reads --------------------------------------------------------------------------------------
     def get(self, direction: str, message_hash: bytes) -> MessageRow | None:
@@ -177,40 +168,24 @@ class PostmanStore:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         key = "0x" + bytes(message_hash).hex()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                (txs,) = self._db.execute("SELECT claim_txs FROM messages WHERE direction = ? AND message_hash = ?",
-                                          (direction, key)).fetchone()
-                hashes = json.loads(txs)
-                if claim_tx and claim_tx not in hashes:
-                    hashes.append(claim_tx)
-                self._db.execute(
-                    "UPDATE messages SET status = ?, reason = ?, claim_txs = ?, attempts = attempts + ?, "
-                    "updated_at = ? WHERE direction = ? AND message_hash = ?",
-                    (status, reason[:500], json.dumps(hashes), int(count_attempt), time.time(), direction, key))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with transaction(self._db, self._lock) as db:
+            hashes = self._claim_txs(db, direction, key)
+            if claim_tx and claim_tx not in hashes:
+                hashes.append(claim_tx)
+            db.execute(
+                "UPDATE messages SET status = ?, reason = ?, claim_txs = ?, attempts = attempts + ?, "
+                "updated_at = ? WHERE direction = ? AND message_hash = ?",
+                (status, reason[:500], json.dumps(hashes), int(count_attempt), time.time(), direction, key))
 
     def mark_pending(self, direction: str, message_hash: bytes, nonce: int, gas: int, tx_hash: str) -> None:
         """Before sending: the claim will use `nonce` (and is expected to hash to `tx_hash`)."""
         key = "0x" + bytes(message_hash).hex()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                (txs,) = self._db.execute("SELECT claim_txs FROM messages WHERE direction = ? AND message_hash = ?",
-                                          (direction, key)).fetchone()
-                hashes = [*json.loads(txs), tx_hash]
-                self._db.execute(
-                    "UPDATE messages SET status = ?, claim_nonce = ?, claim_gas = ?, claim_txs = ?, "
-                    "attempts = attempts + 1, reason = '', updated_at = ? WHERE direction = ? AND message_hash = ?",
-                    (PENDING, nonce, gas, json.dumps(hashes), time.time(), direction, key))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with transaction(self._db, self._lock) as db:
+            hashes = [*self._claim_txs(db, direction, key), tx_hash]
+            db.execute(
+                "UPDATE messages SET status = ?, claim_nonce = ?, claim_gas = ?, claim_txs = ?, "
+                "attempts = attempts + 1, reason = '', updated_at = ? WHERE direction = ? AND message_hash = ?",
+                (PENDING, nonce, gas, json.dumps(hashes), time.time(), direction, key))
 
     def add_claim_txs(self, direction: str, message_hash: bytes, tx_hashes: Iterable[str]) -> None:
         """Remember replacements sent for a PENDING claim (any of them may be the one mined)."""
@@ -223,3 +198,9 @@ class PostmanStore:
                 self._db.execute(
                     "UPDATE messages SET claim_txs = ?, updated_at = ? WHERE direction = ? AND message_hash = ?",
                     (json.dumps([*row.claim_txs, *new]), time.time(), direction, "0x" + row.message_hash.hex()))
+
+    @staticmethod
+    def _claim_txs(db: sqlite3.Connection, direction: str, key: str) -> list[str]:
+        (txs,) = db.execute("SELECT claim_txs FROM messages WHERE direction = ? AND message_hash = ?",
+                            (direction, key)).fetchone()
+        return json.loads(txs)

@@ -58,7 +58,8 @@ def test_settings_from_file_environment_and_flags(tmp_path, monkeypatch):
     ({"sponsored-addresses": "nobody"}, "postman.sponsored-addresses"),
     ({"profit-margin": -0.1}, "must not be negative"),
     ({"max-blocks-to-fetch-logs": 0}, "must be positive"),
-    ({"bump-percent": 0}, "at least 1%"),
+    ({"bump-percent": 0}, "10..1000"),
+    ({"bump-percent": 9}, "10..1000"),
     ({"no-such-key": 1}, "unknown postman setting"),
 ])
 def test_bad_settings_are_refused_with_the_reason(overrides, message):
