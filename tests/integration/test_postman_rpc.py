@@ -34,6 +34,8 @@ def running(tmp_path_factory):
     postman = bed.postman(work / "postman")
     stopping = threading.Event()
     postman.start(stopping)
+    for message in (finalized, later):  # every test may ask about these: wait until the postman has read them
+        assert "result" in wait_for_known(postman, message), f"the postman never saw {hex_hash(message)}"
     yield bed, postman, finalized, later, sent, twin_deposit
     stopping.set()
     postman.stop()
@@ -46,6 +48,16 @@ def call(postman, method, *params):
 
 def hex_hash(args) -> str:
     return "0x" + bytes(args._messageHash).hex()
+
+
+def wait_for_known(postman, args, timeout: float = 60.0) -> dict:
+    """The postman's row for a message once its poller has read it (or its last answer at the deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = call(postman, "linen_getMessageStatus", hex_hash(args))
+        if "result" in answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
 
 
 def wait_for_status(postman, args, wanted: str, timeout: float = 60.0, *direction: str) -> dict:
