@@ -6,22 +6,17 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from linen.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "tests" / "contracts"
 LINEN = [sys.executable, "-m", "linen.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rpc(url: str, method: str, params: list | None = None, timeout: float = 10.0) -> dict:

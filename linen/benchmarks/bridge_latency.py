@@ -37,12 +37,12 @@ from eth_hash.auto import keccak
 from linen.benchmarks.l1_costs import Poller, finish_devnet, round_seconds, seconds_stats, start_devnet
 from linen.benchmarks.l1_records import Rpc
 from linen.benchmarks.machine import machine_info, publish
-from linen.benchmarks.throughput import free_port
 from linen.bridge.abi import MESSAGE_CLAIMED_TOPIC
 from linen.bridge.client import BridgeClient, BridgeEndpoints, SentMessage
 from linen.config import load_section_values
 from linen.devaccounts import dev_account
 from linen.devnet_pipeline import DEVNET_COORDINATOR
+from linen.ports import free_port
 from linen.postman.devnet import DEVNET_POSTMAN, POSTMAN_DEV_ACCOUNT
 
 DEFAULT_OUT = Path("bench/results/bridge_latency.json")

@@ -44,11 +44,11 @@ from linen.benchmarks.throughput import (
     compile_token,
     contract_address,
     erc20_transfer_data,
-    free_port,
     percentile,
 )
 from linen.config import load_section_values
 from linen.devnet_pipeline import DEVNET_COORDINATOR
+from linen.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_OUT = Path("bench/results/l1_costs.json")

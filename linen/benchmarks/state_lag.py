@@ -40,10 +40,10 @@ from linen.benchmarks.throughput import (
     RpcError,
     TargetProcess,
     _measure_case,
-    free_port,
     linen_process,
     percentile,
 )
+from linen.ports import free_port
 
 DEFAULT_OUT = Path("bench/results/state_lag.json")
 SETUPS = ("no-state-manager", "apart", "in-node")

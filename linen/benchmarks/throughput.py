@@ -32,7 +32,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,7 @@ from eth_hash.auto import keccak
 from linen.benchmarks.machine import machine_info as common_machine_info
 from linen.benchmarks.machine import publish
 from linen.devaccounts import dev_accounts
+from linen.ports import free_port
 from linen.tools import tool_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -222,12 +222,6 @@ def _sync_rpc(url: str, method: str, params: list | None = None, timeout: float 
 
 
 # -- the processes under test ---------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class TargetProcess:
     """A node under test: a subprocess with its output in a log file, answering JSON-RPC on `url`."""
 

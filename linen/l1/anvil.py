@@ -14,24 +14,18 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from linen.ports import free_port
 from linen.tools import tool_path
 
 DEFAULT_CHAIN_ID = 31337
 # anvil's first dev key (mnemonic `test test ... junk`, index 0), funded in every fresh anvil.
 ANVIL_FIRST_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rpc_call(url: str, method: str, params: list | None = None, timeout: float = 10.0) -> object:
@@ -93,7 +87,7 @@ def launch_anvil(
     With a `state_dir` the chain survives a restart (`--state <dir>/state.json`); without one it is
     in memory only (tests). Blocks are mined per transaction unless `block_time` is given.
     """
-    port = port or _free_port()
+    port = port or free_port()
     args = [
         str(tool_path("anvil")),
         "--host",
