@@ -310,14 +310,20 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
 
 
 def load_section_values(
-    section: str, config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
+    section: str, config_file: Path | None = None, overrides: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One service's `[section]` keys merged from defaults, file, `LINEN_<SECTION>_*` and `overrides` (None skipped).
 
     For the services that run alone (`linen prover`, `linen coordinator`) and only need their own table.
+    `defaults` replace the schema's defaults (the devnet's choices), so the file and the environment still win.
     """
     keys = {key: kind for (table, key), (kind, _) in SCHEMA.items() if table == section}
     values = {key: SCHEMA[(section, key)][1] for key in keys}
+    for key, value in (defaults or {}).items():
+        if key not in keys:
+            raise ConfigError(f"unknown {section} setting {key!r}")
+        values[key] = _coerce(value, keys[key], f"{section}.{key}")
     if config_file is not None:
         try:
             document = tomllib.loads(Path(config_file).read_text())

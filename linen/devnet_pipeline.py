@@ -74,7 +74,7 @@ class DevnetPipeline:
         verifier = deployment.verifiers[PROOF_TYPE]
         prover_config = write_prover_config(data_dir / "prover.toml", root, deployment.l1_chain_id, verifier,
                                             node.chain_id, node.traces_dir)
-        overrides = {
+        devnet_choices = {
             **DEVNET_COORDINATOR,
             "node-rpc": node.rpc.url,
             "state-manager-rpc": node.rpc.url,
@@ -87,11 +87,8 @@ class DevnetPipeline:
             "prover-root": str(root),
             "traces-dir": str(node.traces_dir),
         }
-        values = load_section_values("coordinator", None, overrides)
-        if config.config_file is not None:  # the file's [coordinator] table wins over the devnet defaults
-            from_file = load_section_values("coordinator", config.config_file)
-            defaults = load_section_values("coordinator")
-            values.update({k: v for k, v in from_file.items() if v != defaults[k]})
+        # the file's [coordinator] table wins over the devnet's choices
+        values = load_section_values("coordinator", config.config_file, defaults=devnet_choices)
         limits = node.trace_limits.regular if getattr(node, "trace_limits", None) is not None else {}
         settings = settings_from_values(values, dict(limits))
         rollup = RollupClient(settings.l1_rpc, settings.rollup, settings.l1_key, data_dir / "artifacts",

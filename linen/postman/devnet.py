@@ -27,14 +27,10 @@ DEVNET_POSTMAN = {
 def start_devnet_postman(config_file: Path | None, data_dir: Path, l1_url: str, l2_url: str, rollup: str,
                          l2_message_service: str, stopping: threading.Event) -> Postman:
     key = dev_account(POSTMAN_DEV_ACCOUNT).private_key
-    values = load_section_values("postman", None, {
+    values = load_section_values("postman", config_file, defaults={
         **DEVNET_POSTMAN, "l1-rpc": l1_url, "l2-rpc": l2_url, "rollup": rollup,
         "l2-message-service": l2_message_service, "l1-key": key, "l2-key": key, "data-dir": str(data_dir / "postman"),
     })
-    if config_file is not None:
-        from_file = load_section_values("postman", config_file)
-        defaults = load_section_values("postman")
-        values.update({k: v for k, v in from_file.items() if v != defaults[k]})
     postman = Postman(settings_from_values(values))
     postman.start(stopping)
     return postman

@@ -44,3 +44,20 @@ def test_bad_environment_value_is_refused(monkeypatch):
     monkeypatch.setenv("LINEN_TXPOOL_MAX_POOL_SIZE", "lots")
     with pytest.raises(ConfigError, match="LINEN_TXPOOL_MAX_POOL_SIZE"):
         load_config()
+
+
+def test_section_defaults_sit_below_the_file_the_environment_and_the_flags(tmp_path, monkeypatch):
+    """A caller's defaults (the devnet's choices) replace the schema's; the file, then LINEN_*, then flags win."""
+    from linen.config import load_section_values
+
+    config = tmp_path / "linen.toml"
+    config.write_text("[coordinator]\nblocks-limit = 7\nproofs-limit = 3\n")
+    monkeypatch.setenv("LINEN_COORDINATOR_PROOFS_LIMIT", "5")
+    devnet = {"blocks-limit": 20, "proofs-limit": 9, "batches-limit": 4, "polling-interval": 0.5}
+    values = load_section_values("coordinator", config, {"polling-interval": 2.0}, defaults=devnet)
+    assert values["batches-limit"] == 4  # only the devnet's choice names it
+    assert values["blocks-limit"] == 7  # the file beats the devnet
+    assert values["proofs-limit"] == 5  # the environment beats the file
+    assert values["polling-interval"] == 2.0  # a flag beats everything
+    with pytest.raises(ConfigError, match="unknown coordinator setting"):
+        load_section_values("coordinator", None, defaults={"no-such-key": 1})
