@@ -28,6 +28,14 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("rpc", "max-request-bytes"): (int, 5 * 1024 * 1024),
     ("rpc", "max-logs-block-range"): (int, 10_000),
     ("rpc", "max-logs-results"): (int, 10_000),
+    # geth's --rpc.allow-unprotected-txs: accept legacy transactions without a chain id (pre-EIP-155)
+    ("rpc", "allow-unprotected-txs"): (bool, False),
+    ("rpc", "gas-cap"): (int, 50_000_000),  # geth's RPCGasCap: most gas an eth_call / eth_estimateGas may use
+    ("rpc", "evm-timeout"): (float, 5.0),  # geth's RPCEVMTimeout: seconds one call (or estimate, or trace) may run
+    ("rpc", "idle-timeout"): (float, 120.0),  # seconds a connection may stay open with no request in flight
+    ("rpc", "auth-host"): (str, "127.0.0.1"),  # the local endpoint for methods that write (JWT, like geth's engine port)
+    ("rpc", "auth-port"): (int, 8551),  # 0 = any free port; -1 = no local endpoint
+    ("rpc", "jwt-secret"): (str, ""),  # file with the 32-byte hex secret; empty = <data-dir>/jwt.hex, made on first start
     ("sequencer", "block-period"): (float, 2.0),
     ("sequencer", "create-empty-blocks"): (bool, False),
     # share of the block period spent selecting transactions (Besu's --poa-block-txs-selection-max-time)
@@ -49,6 +57,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("sequencer", "fixed-cost-wei"): (int, 0),
     ("sequencer", "variable-cost-wei"): (int, 1),  # L2 wei per compressed byte: the devnet L1 blob gas price
     ("l1", "rpc-url"): (str, ""),
+    ("l1", "rollup-address"): (str, ""),  # LinenRollup on L1: "safe" and "finalized" follow it; empty = the head
+    ("l1", "poll-interval"): (float, 2.0),  # seconds between the node's looks at the rollup
     ("state", "enabled"): (bool, True),  # run the state manager in the node process
     ("state", "hasher"): (str, "poseidon2-bn254"),  # or mimc-bls12-377 (Linea-exact)
     ("state", "finalized-only"): (bool, False),
@@ -157,6 +167,12 @@ class NodeConfig:
     max_request_bytes: int
     max_logs_block_range: int
     max_logs_results: int
+    gas_cap: int
+    evm_timeout: float
+    idle_timeout: float
+    auth_host: str
+    auth_port: int
+    jwt_secret: Path
     block_period: float
     create_empty_blocks: bool
     block_txs_selection_max_time: int  # percent of block_period
@@ -174,11 +190,14 @@ class NodeConfig:
     traces_dir: Path
     l2_message_service: bytes | None
     l1_rpc_url: str
+    l1_rollup_address: bytes | None
+    l1_poll_interval: float
     state_enabled: bool
     state_hasher: str
     state_finalized_only: bool
     state_push_url: str
     config_file: Path | None = None  # where the values came from; other services read their own table from it
+    allow_unprotected_txs: bool = False  # [rpc] allow-unprotected-txs
 
 
 def _address(text: str, where: str) -> bytes:
@@ -284,6 +303,12 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         max_request_bytes=values[("rpc", "max-request-bytes")],
         max_logs_block_range=values[("rpc", "max-logs-block-range")],
         max_logs_results=values[("rpc", "max-logs-results")],
+        gas_cap=values[("rpc", "gas-cap")],
+        evm_timeout=values[("rpc", "evm-timeout")],
+        idle_timeout=values[("rpc", "idle-timeout")],
+        auth_host=values[("rpc", "auth-host")],
+        auth_port=values[("rpc", "auth-port")],
+        jwt_secret=Path(values[("rpc", "jwt-secret")]) if values[("rpc", "jwt-secret")] else data_dir / "jwt.hex",
         block_period=values[("sequencer", "block-period")],
         create_empty_blocks=values[("sequencer", "create-empty-blocks")],
         block_txs_selection_max_time=_percent(values, ("sequencer", "block-txs-selection-max-time")),
@@ -301,11 +326,15 @@ def load_config(config_file: Path | None = None, overrides: dict[tuple[str, str]
         traces_dir=Path(traces_dir) if traces_dir else data_dir / "traces",
         l2_message_service=_address(message_service, "tracer.l2-message-service") if message_service else None,
         l1_rpc_url=values[("l1", "rpc-url")],
+        l1_rollup_address=_address(values[("l1", "rollup-address")], "l1.rollup-address")
+        if values[("l1", "rollup-address")] else None,
+        l1_poll_interval=values[("l1", "poll-interval")],
         state_enabled=values[("state", "enabled")],
         state_hasher=values[("state", "hasher")],
         state_finalized_only=values[("state", "finalized-only")],
         state_push_url=values[("state", "push-url")],
         config_file=Path(config_file) if config_file is not None else None,
+        allow_unprotected_txs=values[("rpc", "allow-unprotected-txs")],
     )
 
 

@@ -67,3 +67,13 @@ class OperationalError(LinenError):
 
 class ConfigError(OperationalError):
     """The configuration or genesis file is unusable; raised at start with the reason."""
+
+
+class ExecutionTimeout(InvalidInput):
+    """An execution ran past its wall-clock budget and was stopped (geth: "execution aborted (timeout = 5s)").
+
+    Raised from inside the EVM's instruction loop, so it unwinds the whole transaction: the caller
+    must discard (or revert) the state it ran on.
+    """
+
+    code = -32000

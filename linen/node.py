@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 
 from eth.constants import BLANK_ROOT_HASH
@@ -72,6 +73,9 @@ class Node:
             max_request_bytes=config.max_request_bytes,
             max_logs_block_range=config.max_logs_block_range,
             max_logs_results=config.max_logs_results,
+            gas_cap=config.gas_cap,
+            evm_timeout_seconds=config.evm_timeout,
+            idle_timeout_seconds=config.idle_timeout,
         )
         self.min_gas_price = config.min_gas_price
         self.min_base_fee = config.min_base_fee
@@ -123,6 +127,8 @@ class Node:
         self._state_task: asyncio.Task | None = None
         self._pusher = None
         self._stopping = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
 
     # -- set-up -------------------------------------------------------------------------------
     def _genesis(self) -> Genesis:
@@ -208,7 +214,16 @@ class Node:
         return next_base_fee(head.base_fee_per_gas, head.gas_used, head.gas_limit, self.min_base_fee)
 
     def add_block_listener(self, listener: Callable[[Block], None]) -> None:
-        self.producer.listeners.append(listener)
+        """`listener(block)` after each sealed block, on the event loop thread (blocks are built on another)."""
+
+        def on_block(block: Block) -> None:
+            loop = self._loop
+            if loop is not None and threading.get_ident() != self._loop_thread:
+                loop.call_soon_threadsafe(listener, block)
+            else:
+                listener(block)
+
+        self.producer.listeners.append(on_block)
 
     def safe_block_number(self) -> int:
         return self.store.head().block_number
@@ -220,6 +235,7 @@ class Node:
     async def start(self) -> None:
         from linen.rpc.server import RpcServer
 
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, self._rpc_extra_methods())
         await self.rpc.start()
         self._producer_task = asyncio.create_task(self._produce_forever(), name="block-producer")
@@ -247,7 +263,8 @@ class Node:
                 break
             planned = next_tick + period
             try:
-                self.producer.produce_block()
+                # Built on a worker thread: a block's EVM work must not hold the loop that answers RPC.
+                await asyncio.to_thread(self.producer.produce_block)
             except Exception:  # an operational fault: log it and try again next tick
                 log.exception("block production failed; retrying next period")
             # After an overrun the next block waits a quarter period rather than starting at once: started

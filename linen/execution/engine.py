@@ -72,8 +72,9 @@ class SealedExecution:
 class BlockBuilderAPI(Protocol):
     gas_remaining: int
 
-    def apply(self, ptx: PooledTransaction) -> TransactionExecution:
-        """Execute one transaction on the block; raises InvalidTransaction (state untouched) if it cannot go in."""
+    def apply(self, ptx: PooledTransaction, deadline: float | None = None, budget: float = 0.0) -> TransactionExecution:
+        """Execute one transaction on the block; raises InvalidTransaction (state untouched) if it cannot go in,
+        ExecutionTimeout past `deadline` (time.monotonic()), UnexecutableTransaction if the EVM itself raised."""
 
     def undo_last(self) -> None:
         """Revert the last applied transaction (state, gas, receipts), e.g. when it overflows a limit."""

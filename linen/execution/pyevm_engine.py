@@ -28,7 +28,8 @@ from eth_utils import ValidationError
 from linen.chain.kv import OverlayDB
 from linen.chain.store import ChainStore
 from linen.chain.types import BlockHeader
-from linen.errors import ExecutionReverted, InvalidParams, InvalidTransaction
+from linen.errors import ExecutionReverted, ExecutionTimeout, InvalidParams, InvalidTransaction
+from linen.execution.deadline import current_budget, current_deadline
 from linen.execution.engine import AccountOverride, CallRequest, SealedExecution
 from linen.execution.recording import RecordingPragueState
 from linen.execution.transactions import TRANSACTION_BUILDER, PooledTransaction
@@ -36,6 +37,11 @@ from linen.execution.types import CallResult, Log, TransactionExecution, merge_s
 from linen.primitives.ordered_trie import ordered_trie_root
 
 HISTORY_DEPTH = 256
+
+
+class UnexecutableTransaction(Exception):
+    """Executing a transaction raised inside the EVM (not a normal failure): it must leave the pool for good."""
+
 CALL_GAS_CAP = 50_000_000
 
 
@@ -104,6 +110,7 @@ class PyEvmEngine:
             excess_blob_gas=header.excess_blob_gas,
         )
         state = RecordingPragueState(AtomicDB(overlay), context, header.state_root)
+        state.deadline, state.deadline_budget = current_deadline(), current_budget() or 0.0
         return state, overlay
 
     def state_for_new_block(self, header: BlockHeader, parent_state_root: bytes) -> tuple[RecordingPragueState, OverlayDB]:
@@ -160,7 +167,9 @@ class PyEvmEngine:
         # Like geth, a call that names no fee runs with a zero base fee so it needs no balance for gas.
         state, _ = self._state(header, base_fee=0 if not price else None)
         _apply_overrides(state, overrides)
-        nonce = state.get_nonce(request.sender) if request.nonce is None else request.nonce
+        # geth and anvil skip the nonce check in calls: wallets estimate their next transactions with the
+        # pending nonce. The call runs at the account's own nonce (a CREATE's address follows that nonce).
+        nonce = state.get_nonce(request.sender)
         to = request.to if request.to is not None else CREATE_CONTRACT_ADDRESS
         if request.max_fee_per_gas is not None or request.max_priority_fee_per_gas is not None:
             max_fee = request.max_fee_per_gas or 0
@@ -204,13 +213,20 @@ class PyEvmEngine:
             logs=_logs(computation) if computation.is_success else (),
         )
 
-    def call(self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride]) -> CallResult:
-        gas = min(request.gas or header.gas_limit, CALL_GAS_CAP if request.gas is None else request.gas)
+    def call(
+        self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride],
+        gas_cap: int = CALL_GAS_CAP,
+    ) -> CallResult:
+        """Run a call; its gas is the request's, else the block's limit, never above `gas_cap` (geth's RPCGasCap)."""
+        gas = min(request.gas or header.gas_limit, gas_cap)
         return self._run_call(request, header, overrides, gas)
 
-    def estimate_gas(self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride]) -> int:
-        """Smallest gas limit at which the call succeeds (binary search, as geth does)."""
-        cap = min(request.gas or header.gas_limit, header.gas_limit)
+    def estimate_gas(
+        self, request: CallRequest, header: BlockHeader, overrides: dict[bytes, AccountOverride],
+        gas_cap: int = CALL_GAS_CAP,
+    ) -> int:
+        """Smallest gas limit at which the call succeeds (binary search, as geth does), at most `gas_cap`."""
+        cap = min(request.gas or header.gas_limit, header.gas_limit, gas_cap)
         result = self._run_call(request, header, overrides, cap)
         if not result.success:
             if result.error and "revert" in result.error.lower():
@@ -279,7 +295,9 @@ class BlockBuilder:
     def gas_remaining(self) -> int:
         return self.header.gas_limit - self.gas_used
 
-    def apply(self, ptx: PooledTransaction) -> TransactionExecution:
+    def apply(self, ptx: PooledTransaction, deadline: float | None = None, budget: float = 0.0) -> TransactionExecution:
+        """Execute `ptx` on the block. Stopped at `deadline` (monotonic) with ExecutionTimeout; any
+        failure leaves the block's state as it was before the transaction."""
         tx = ptx.tx
         if tx.gas > self.gas_remaining:
             raise InvalidTransaction(f"gas limit reached: transaction gas {tx.gas} exceeds the block's remaining {self.gas_remaining}")
@@ -291,13 +309,21 @@ class BlockBuilder:
         opcodes: list | None = [] if self.engine.record_opcodes else None
         frames: list | None = [] if self.engine.record_opcodes else None
         state.opcode_log, state.frame_log = opcodes, frames
+        state.deadline, state.deadline_budget = deadline, budget
         try:
             computation = state.apply_transaction(tx)
         except ValidationError as exc:
             state.revert(snapshot)
             raise InvalidTransaction(_translate_validation_error(str(exc))) from None
+        except ExecutionTimeout:
+            state.revert(snapshot)
+            raise
+        except Exception as exc:  # py-evm raised where a transaction should only fail: it can never go in
+            state.revert(snapshot)
+            raise UnexecutableTransaction(f"executing the transaction raised {type(exc).__name__}: {exc}") from exc
         finally:
             state.opcode_log = state.frame_log = None
+            state.deadline = None
         gas_used = PragueVM.finalize_gas_used(tx, computation)
         self.gas_used += gas_used
         status = EIP658_TRANSACTION_STATUS_CODE_SUCCESS if computation.is_success else EIP658_TRANSACTION_STATUS_CODE_FAILURE

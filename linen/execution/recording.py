@@ -5,17 +5,20 @@ transaction, its value before the transaction; at the end the engine reads the n
 are recorded too (prior == new), because the sparse Merkle state of issue 4 proves reads as well.
 `RecordingComputation` appends each executed instruction, with the stack operands it consumes and
 the memory size before it, to `state.opcode_log`, and each finished message frame to
-`state.frame_log`, when those logs are set (the tracer's inputs).
+`state.frame_log`, when those logs are set (the tracer's inputs). Before each instruction it also
+checks `state.deadline`, so a wall-clock budget can stop any execution.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from eth.db.account import AccountDB
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState
 
+from linen.errors import ExecutionTimeout
 from linen.execution.types import AccountDiff, ExecutedFrame, ExecutedOpcode, StateDiff
 
 
@@ -161,7 +164,11 @@ class _RecordingOpcode:
         self.mnemonic = getattr(fn, "mnemonic", hex(opcode))
 
     def __call__(self, computation: Any) -> Any:
-        log = computation.state.opcode_log
+        state = computation.state
+        deadline = state.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise ExecutionTimeout(f"execution aborted (timeout = {state.deadline_budget:g}s)")
+        log = state.opcode_log
         if log is not None:
             msg = computation.msg
             operands: tuple[int, ...] = ()
@@ -214,6 +221,10 @@ class RecordingPragueState(PragueState):
     computation_class = RecordingComputation
     opcode_log: list[ExecutedOpcode] | None = None
     frame_log: list[ExecutedFrame] | None = None
+    # `time.monotonic()` past which the next instruction raises ExecutionTimeout (see execution.deadline);
+    # not a py-evm VMError, so it unwinds the whole transaction instead of failing one frame.
+    deadline: float | None = None
+    deadline_budget: float = 0.0
 
     @property
     def account_db(self) -> RecordingAccountDB:

@@ -21,6 +21,7 @@ from linen.errors import InvalidTransaction
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize: 4 slots of 32 KiB
+MAX_INITCODE_SIZE = 2 * 24_576  # EIP-3860: twice the EIP-170 code size limit
 
 LEGACY, ACCESS_LIST, DYNAMIC_FEE, BLOB, SET_CODE = 0, 1, 2, 3, 4
 SUPPORTED_TYPES = (LEGACY, ACCESS_LIST, DYNAMIC_FEE, SET_CODE)
@@ -57,10 +58,13 @@ class PooledTransaction:
         return self.gas * self.max_fee_per_gas + self.value
 
 
-def decode_transaction(raw: bytes, chain_id: int) -> PooledTransaction:
+def decode_transaction(raw: bytes, chain_id: int, *, allow_unprotected: bool = False) -> PooledTransaction:
     """Decode a raw signed transaction (legacy RLP or typed envelope) and check it statelessly.
 
     Checks: size, RLP shape, supported type, chain id, signature (low-s, recoverable), intrinsic gas.
+    A legacy transaction without a chain id (pre-EIP-155, v = 27/28) is refused unless `allow_unprotected`
+    (geth's `--rpc.allow-unprotected-txs`, `[rpc] allow-unprotected-txs`): the RPC refuses them by default,
+    but blocks may hold them, so block re-execution passes True.
     """
     if len(raw) > MAX_TX_SIZE:
         raise InvalidTransaction(f"oversized data: transaction of {len(raw)} bytes exceeds the {MAX_TX_SIZE}-byte limit")
@@ -79,7 +83,7 @@ def decode_transaction(raw: bytes, chain_id: int) -> PooledTransaction:
         tx.validate()
     except (PyEVMError, ValidationError, ValueError, TypeError) as exc:
         raise InvalidTransaction(f"invalid transaction fields: {_brief(exc)}") from None
-    _check_chain_id(tx, tx_type, chain_id)
+    _check_chain_id(tx, tx_type, chain_id, allow_unprotected)
     if tx.s == 0 or tx.r == 0 or tx.r >= SECP256K1_N:
         raise InvalidTransaction("invalid sender: signature r or s is out of range")
     if tx.s > SECP256K1_N // 2:
@@ -91,6 +95,9 @@ def decode_transaction(raw: bytes, chain_id: int) -> PooledTransaction:
     intrinsic = tx.intrinsic_gas
     if tx.gas < intrinsic:
         raise InvalidTransaction(f"intrinsic gas too low: gas limit {tx.gas} is below the {intrinsic} this transaction needs")
+    if tx.to == b"" and len(tx.data) > MAX_INITCODE_SIZE:
+        # EIP-3860: the EVM refuses such a creation outright, so it could never be included (geth's wording)
+        raise InvalidTransaction(f"max initcode size exceeded: code size {len(tx.data)}, limit {MAX_INITCODE_SIZE}")
     if isinstance(tx, SetCodeTransaction) and not tx.authorization_list:
         raise InvalidTransaction("set-code transaction with an empty authorization list")
     if tx.to == b"" and tx_type == SET_CODE:
@@ -115,10 +122,12 @@ def decode_transaction(raw: bytes, chain_id: int) -> PooledTransaction:
     )
 
 
-def _check_chain_id(tx: Any, tx_type: int, chain_id: int) -> None:
+def _check_chain_id(tx: Any, tx_type: int, chain_id: int, allow_unprotected: bool = False) -> None:
     if tx_type == LEGACY:
         v = tx.v
         if v in (27, 28):
+            if allow_unprotected:
+                return
             raise InvalidTransaction("only replay-protected (EIP-155) transactions allowed over RPC: sign with a chain id")
         tx_chain = (v - 35) // 2
     else:

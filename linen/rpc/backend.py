@@ -26,6 +26,10 @@ class RpcLimits:
     max_filters: int = 1_000  # installed filters
     filter_timeout_seconds: float = 300.0  # filters not polled for this long are removed
     max_fee_history_blocks: int = 1024
+    gas_cap: int = 50_000_000  # geth's RPCGasCap for eth_call, eth_estimateGas and traces
+    evm_timeout_seconds: float = 5.0  # geth's RPCEVMTimeout: wall clock for one offloaded call
+    max_offloaded_calls: int = 64  # calls running or waiting for an EVM thread; past that -32005
+    idle_timeout_seconds: float = 120.0  # a connection with no request in flight is closed after this
 
 
 class RpcBackend(Protocol):

@@ -3,6 +3,10 @@
 Transport-independent (HTTP and WebSocket share it): bytes in, bytes (or nothing) out. Whatever a
 client sends, the answer is well-formed JSON-RPC; a handler that fails unexpectedly is logged with
 its traceback and answered -32603, and the server keeps serving.
+
+Methods that run the EVM (calls, estimates, traces, proofs, log scans) are answered from a small
+thread pool under a wall-clock deadline (`RpcLimits.evm_timeout_seconds`), never on the event loop:
+the loop must stay free for the cheap methods, the WebSockets and the block producer's hand-offs.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
 
 from linen.errors import ExecutionReverted, InvalidInput
+from linen.execution.deadline import execution_deadline
 from linen.rpc.backend import RpcBackend
 from linen.rpc.errors import revert_reason
 from linen.rpc.format import d
@@ -27,6 +33,12 @@ Handler = Callable[[RpcBackend, list], Any]
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
 LIMIT_EXCEEDED = -32005
 _NO_EXTRA: Mapping[str, Handler] = {}
+EVM_THREADS = 4  # threads answering offloaded methods; more would only share the GIL
+OFFLOADED_METHODS = frozenset({
+    "eth_call", "eth_estimateGas", "eth_createAccessList", "eth_getProof", "eth_getLogs", "linea_estimateGas",
+    "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "debug_traceBlockByHash",
+    "linea_generateConflatedTracesToFileV2",
+})
 
 
 def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -57,6 +69,42 @@ class Dispatcher:
     def __init__(self, backend: RpcBackend, registry: Mapping[str, Handler]) -> None:
         self.backend = backend
         self.registry = registry
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight = 0  # offloaded calls running or queued (only touched on the event loop)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    async def answer(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA) -> dict[str, Any] | None:
+        """`call`, but EVM-heavy methods run on a worker thread under the EVM deadline."""
+        method = item.get("method") if isinstance(item, dict) else None
+        if not isinstance(method, str) or method not in OFFLOADED_METHODS:
+            return self.call(item, extra)
+        limits = self.backend.limits
+        if self._in_flight >= limits.max_offloaded_calls:
+            assert isinstance(item, dict)
+            if "id" not in item:
+                return None
+            request_id = item.get("id") if _valid_id(item.get("id")) else None
+            return error_response(
+                request_id, LIMIT_EXCEEDED,
+                f"too many calls in flight ({self._in_flight}, the limit is {limits.max_offloaded_calls}): retry later",
+            )
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(EVM_THREADS, thread_name_prefix="rpc-evm")
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._call_with_deadline, item, extra, limits.evm_timeout_seconds
+            )
+        finally:
+            self._in_flight -= 1
+
+    def _call_with_deadline(self, item: object, extra: Mapping[str, Handler], seconds: float) -> dict[str, Any] | None:
+        with execution_deadline(seconds):
+            return self.call(item, extra)
 
     def call(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA) -> dict[str, Any] | None:
         """Answer one request object; `None` for a notification (a request without "id")."""
@@ -112,7 +160,7 @@ class Dispatcher:
         except orjson.JSONDecodeError as exc:
             return _dumps(error_response(None, PARSE_ERROR, f"parse error: {exc}"))
         if not isinstance(payload, list):
-            response = self.call(payload, extra)
+            response = await self.answer(payload, extra)
             return None if response is None else _dumps(response)
         if not payload:
             return _dumps(error_response(None, INVALID_REQUEST, "invalid request: empty batch"))
@@ -129,7 +177,7 @@ class Dispatcher:
         for index, item in enumerate(payload):
             if index:
                 await asyncio.sleep(0)  # let block production and other clients run between items
-            response = self.call(item, extra)
+            response = await self.answer(item, extra)
             if response is not None:
                 responses.append(response)
         return _dumps(responses) if responses else None

@@ -12,7 +12,6 @@ from dataclasses import replace
 from eth_hash.auto import keccak
 
 from linen.errors import ExecutionReverted, InvalidParams
-from linen.execution.pyevm_engine import CALL_GAS_CAP
 from linen.execution.types import CallResult
 from linen.primitives.hexcodec import parse_address, parse_data, parse_quantity
 from linen.rpc.backend import RpcBackend
@@ -105,10 +104,9 @@ def _raise_failure(result: CallResult) -> None:
 def eth_call(backend: RpcBackend, params: list) -> str:
     tx, block, overrides = expect(params, 1, 2)
     request = parse_call_request(tx, backend.chain_id)
-    if request.gas is not None and request.gas > CALL_GAS_CAP:
-        request = replace(request, gas=CALL_GAS_CAP)  # geth's RPC gas cap: a call cannot run forever
     override_set = parse_overrides(overrides)
-    result = backend.engine.call(request, state_header(backend, block), override_set)
+    # geth's RPC gas cap bounds the cost; the dispatcher's EVM timeout bounds the time
+    result = backend.engine.call(request, state_header(backend, block), override_set, backend.limits.gas_cap)
     if not result.success:
         _raise_failure(result)
     return d(result.return_data)
@@ -120,12 +118,12 @@ def eth_estimate_gas(backend: RpcBackend, params: list) -> str:
     override_set = parse_overrides(overrides)
     header = state_header(backend, block)
     try:
-        return q(backend.engine.estimate_gas(request, header, override_set))
+        return q(backend.engine.estimate_gas(request, header, override_set, backend.limits.gas_cap))
     except InvalidParams:
         # The engine words every failure at the gas cap as "gas required exceeds allowance"; re-run
         # once at the cap to tell a REVERT (code 3 with its data, which wallets show) from the rest.
-        cap = min(request.gas or header.gas_limit, header.gas_limit)
-        result = backend.engine.call(replace(request, gas=cap), header, override_set)
+        cap = min(request.gas or header.gas_limit, header.gas_limit, backend.limits.gas_cap)
+        result = backend.engine.call(replace(request, gas=cap), header, override_set, backend.limits.gas_cap)
         if not result.success and _is_revert(result):
             raise ExecutionReverted("execution reverted", result.return_data) from None
         raise

@@ -100,6 +100,7 @@ class RpcServer:
         await self.hub.close_all()
         await self._runner.cleanup()
         self._runner = None
+        self.dispatcher.close()
 
     # -- events ----------------------------------------------------------------------------------
     def _on_block(self, block: Block) -> None:

@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass
 
 from linen.chain.types import BlockHeader
-from linen.errors import InvalidTransaction, TransactionRefused
+from linen.errors import ExecutionTimeout, InvalidTransaction, TransactionRefused
 from linen.execution.engine import BlockBuilderAPI
+from linen.execution.pyevm_engine import UnexecutableTransaction
 from linen.execution.tracer.limits import first_exceeded
 from linen.execution.tracer.trace import BlockTracer
 from linen.execution.transactions import PooledTransaction
@@ -70,10 +71,21 @@ class BlockSelector:
             return Verdict(Action.SKIP, exc.reason, str(exc))
 
         started = time.perf_counter()
+        budget = self.rules.max_tx_selection_time
         try:
-            execution = builder.apply(ptx)
+            # Besu's selection interrupts a transaction at its time budget: without the deadline a looping
+            # creation with 24M gas runs for 14 s before being judged, and costs its sender nothing.
+            execution = builder.apply(ptx, deadline=time.monotonic() + budget, budget=budget)
         except InvalidTransaction as exc:
             return Verdict(Action.DROP, "TX_INVALID", str(exc))
+        except ExecutionTimeout:
+            return Verdict(
+                Action.EXCLUDE,
+                r.TX_EVALUATION_TOO_LONG,
+                f"executing the transaction was stopped at the selection budget of {budget} s",
+            )
+        except UnexecutableTransaction as exc:
+            return Verdict(Action.EXCLUDE, r.TX_UNEXECUTABLE, str(exc))
         verdict = self._judge_executed(ptx, execution, started)
         if verdict.action is not Action.SELECTED:
             builder.undo_last()

@@ -13,13 +13,16 @@ by the contiguous run; a sender's pending count is therefore `pending_end - stat
 operation touches one sender (at most `max_per_sender` entries) plus O(log n) heap work, never the
 whole pool. Refusals raise `InvalidTransaction` with geth's wording, because wallets match on it.
 
-The pool is used from one asyncio thread and takes no locks.
+Submissions arrive on the RPC's event loop while the block producer selects and prunes from its
+own thread, so every public method holds the pool's lock (`select` takes a snapshot under it).
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -29,6 +32,15 @@ from linen.execution.transactions import PooledTransaction
 AccountReader = Callable[[bytes], tuple[int, int]]  # address -> (nonce, balance) at the head state
 
 PENDING, QUEUED = "pending", "queued"
+
+
+def _locked(method):  # type: ignore[no-untyped-def]
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -87,9 +99,11 @@ class TxPool:
         # tx leaves or stops being its sender's highest; they are skipped lazily and compacted in bulk.
         self._evictable: list[tuple[int, int, int, int, PooledTransaction]] = []
         self._pushes = itertools.count()  # heap tie-breaker: the same tx may be pushed twice
+        self._lock = threading.RLock()
 
     # ---- admission -------------------------------------------------------------------------------
 
+    @_locked
     def add(self, ptx: PooledTransaction) -> str:
         """Admit `ptx`, returning "pending" or "queued", or raise `InvalidTransaction` saying why not."""
         cfg = self.config
@@ -202,6 +216,7 @@ class TxPool:
 
     # ---- removal ---------------------------------------------------------------------------------
 
+    @_locked
     def remove(self, hashes: Iterable[bytes]) -> int:
         """Drop transactions by hash (unknown hashes are ignored); returns how many were dropped.
 
@@ -233,6 +248,7 @@ class TxPool:
             sender.highest = max(sender.txs)
             self._push_evictable(sender.txs[sender.highest])
 
+    @_locked
     def on_new_head(self, included: Iterable[PooledTransaction], touched: Iterable[bytes] = ()) -> None:
         """Bring the pool to a new head state after a block.
 
@@ -278,14 +294,17 @@ class TxPool:
     def __len__(self) -> int:
         return len(self._by_hash)
 
+    @_locked
     def next_nonce(self, address: bytes) -> int:
         """Nonce for the sender's next tx, counting its pending run (eth_getTransactionCount "pending")."""
         sender = self._senders.get(address)
         return sender.pending_end if sender is not None else self._read_account(address)[0]
 
+    @_locked
     def status(self) -> dict[str, int]:
         return {PENDING: self._pending, QUEUED: self._queued}
 
+    @_locked
     def content(self) -> dict[str, dict[bytes, dict[int, PooledTransaction]]]:
         """`{"pending": {sender: {nonce: ptx}}, "queued": {...}}`, nonces ascending (txpool_content)."""
         result: dict[str, dict[bytes, dict[int, PooledTransaction]]] = {PENDING: {}, QUEUED: {}}
@@ -295,6 +314,7 @@ class TxPool:
                 result[kind].setdefault(address, {})[nonce] = sender.txs[nonce]
         return result
 
+    @_locked
     def select(self, base_fee: int, priority_senders: frozenset[bytes] = frozenset()) -> BlockSelection:
         """Pending transactions in the order the block producer should try them; see `BlockSelection`."""
         runs = [

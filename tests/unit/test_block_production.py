@@ -176,3 +176,37 @@ def test_selection_share_must_be_a_percentage(tmp_path, percent):
 
     with pytest.raises(ConfigError, match="block-txs-selection-max-time"):
         make_node(tmp_path / "bad", sequencer__block_txs_selection_max_time=percent)
+
+
+def test_a_transaction_that_makes_the_evm_raise_is_dropped_for_good_and_the_block_goes_on(node, monkeypatch):
+    """Before: a 49,153-byte initcode in the pool made every block attempt raise, forever (issue 13)."""
+    from linen.execution import transactions
+
+    attacker, honest = signers()[0], signers()[1]
+    # submission refuses it now, so it is put in the pool directly, as if an older node had accepted it
+    with monkeypatch.context() as patch:
+        patch.setattr(transactions, "MAX_INITCODE_SIZE", 10**6)
+        oversized = transactions.decode_transaction(attacker.sign(to=b"", data=b"\x5b" * 49_153, gas=1_000_000), 59139)
+    node.pool.add(oversized)
+    node.submit_raw_transaction(honest.sign(to=signers()[2].address, value=1))
+    block = node.producer.produce_block()
+    assert [t.hash for t in block.transactions] != [] and oversized.hash not in [t.hash for t in block.transactions]
+    assert oversized.hash not in node.pool
+    assert node.exclusions.get(oversized.hash).reason == "TX_UNEXECUTABLE"
+    with pytest.raises(InvalidTransaction, match="max initcode size exceeded"):
+        node.submit_raw_transaction(oversized.raw)
+
+
+def test_calls_stop_at_their_deadline_and_the_gas_cap(node):
+    from linen.errors import ExecutionTimeout
+    from linen.execution.deadline import execution_deadline
+    from linen.execution.engine import CallRequest
+
+    loop = CallRequest(sender=signers()[0].raw_address, to=None, data=bytes.fromhex("5b5f56"))
+    head = node.store.head()
+    with execution_deadline(0.3), pytest.raises(ExecutionTimeout, match="timeout = 0.3s"):
+        node.engine.estimate_gas(loop, head, {})
+    # without a deadline the cap bounds it: 100k gas of the loop fails as out of gas, quickly
+    result = node.engine.call(CallRequest(sender=loop.sender, to=None, data=loop.data, gas=10**18), head, {},
+                              gas_cap=100_000)
+    assert not result.success and result.gas_used == 100_000
