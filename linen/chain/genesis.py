@@ -121,7 +121,9 @@ def clique_extra_data(signers: list[bytes], vanity: bytes = b"") -> bytes:
 
 
 def default_devnet_genesis_document(chain_id: int = DEFAULT_CHAIN_ID) -> dict:
-    """The devnet genesis: ten funded dev accounts and the devnet operator, Clique with the dev sequencer as signer."""
+    """The devnet genesis: ten funded dev accounts and the devnet operator, Clique with the dev sequencer as signer,
+    and the canonical predeploys (CREATE2 deployer, Multicall3, Safe singleton factory: `linen.chain.predeploys`)."""
+    from linen.chain.predeploys import predeploy_alloc
     from linen.devaccounts import dev_accounts, operator_dev_account, sequencer_dev_account
 
     sequencer = bytes.fromhex(sequencer_dev_account().address[2:])
@@ -134,5 +136,8 @@ def default_devnet_genesis_document(chain_id: int = DEFAULT_CHAIN_ID) -> dict:
         "baseFeePerGas": hex(DEFAULT_BASE_FEE),
         "difficulty": "0x1",
         "coinbase": "0x" + "00" * 20,
-        "alloc": {acct.address: {"balance": hex(10_000 * 10**18)} for acct in [*dev_accounts(), operator_dev_account()]},
+        "alloc": {
+            **{acct.address: {"balance": hex(10_000 * 10**18)} for acct in [*dev_accounts(), operator_dev_account()]},
+            **predeploy_alloc(),
+        },
     }

@@ -176,7 +176,7 @@ class StatelessState:
         transactions = []
         for index, (raw, sender) in enumerate(zip(block.transactions, block.senders, strict=True)):
             try:
-                ptx = decode_transaction(bytes(raw), self.chain_id)
+                ptx = decode_transaction(bytes(raw), self.chain_id, allow_unprotected=True)
                 if ptx.sender != bytes(sender):
                     raise InvalidTransaction(f"its signature recovers 0x{ptx.sender.hex()}, not the listed sender")
                 builder.apply(ptx)
