@@ -39,6 +39,7 @@ abstract contract L1MessageService is MessageServiceBase {
     error LeafIndexOutOfBounds(uint32 leafIndex, uint32 maxAllowedIndex);
     error InvalidMerkleProof();
     error BytesLengthNotMultipleOfTwo(uint256 length);
+    error MessageDoesNotExistOrHasAlreadyBeenClaimed(bytes32 messageHash);
 
     /// @notice Sends ETH and/or a call to L2. `fee` (taken from msg.value) pays whoever claims it there.
     function sendMessage(address _to, uint256 _fee, bytes calldata _calldata)
@@ -78,6 +79,26 @@ abstract contract L1MessageService is MessageServiceBase {
         _deliver(_params.from, _params.to, _params.value, _params.data);
         emit MessageClaimed(messageHash);
         _payFee(_params.fee, _params.to, _params.data.length, _params.feeRecipient, gasStart, REFUND_OVERHEAD_IN_GAS);
+    }
+
+    /// @notice Linea's pre-Merkle inbox of L2→L1 message hashes, kept for tools that still read it: Linen
+    /// never had that inbox, so every hash is UNKNOWN (0); messages are claimed with `claimMessageWithProof`.
+    function inboxL2L1MessageStatus(bytes32) external pure returns (uint256) {
+        return 0;
+    }
+
+    /// @notice Linea's pre-Merkle claim (7 arguments), for the same tools: with an empty inbox it always
+    /// refuses, as Linea's does for a hash it does not hold, naming the message.
+    function claimMessage(
+        address _from,
+        address _to,
+        uint256 _fee,
+        uint256 _value,
+        address payable,
+        bytes calldata _calldata,
+        uint256 _nonce
+    ) external pure {
+        revert MessageDoesNotExistOrHasAlreadyBeenClaimed(_hashMessage(_from, _to, _fee, _value, _nonce, _calldata));
     }
 
     function isMessageClaimed(uint256 messageNumber) external view returns (bool) {

@@ -27,6 +27,12 @@ contract L2MessageService is MessageServiceBase {
     event L1L2MessageHashesAddedToInbox(bytes32[] messageHashes);
     event RollingHashUpdated(uint256 indexed messageNumber, bytes32 indexed rollingHash);
     event MinimumFeeChanged(uint256 previousMinimumFee, uint256 newMinimumFee, address indexed calledBy);
+    /// @dev Linea's L2 emitted it when L2→L1 messages moved from inbox hashes to Merkle proofs; its SDK claims
+    /// a message sent at or after that block with `claimMessageWithProof`, one before it without a proof.
+    event ServiceVersionMigrated(uint256 indexed version);
+
+    /// @notice The message-service version since deployment: Linen has only the Merkle-proof one.
+    uint256 public constant SERVICE_VERSION = 2;
 
     error FeeTooLow();
     error MessageHashesListLengthIsZero();
@@ -50,6 +56,7 @@ contract L2MessageService is MessageServiceBase {
         _initializeRateLimit(_rateLimitPeriodInSeconds, _rateLimitAmountInWei);
         minimumFeeInWei = _minimumFeeInWei;
         nextMessageNumber = 1;
+        emit ServiceVersionMigrated(SERVICE_VERSION);
     }
 
     /// @notice Sends ETH and/or a call to L1. The minimum fee goes to this block's coinbase (it pays
