@@ -1,0 +1,124 @@
+"""geth's callTracer: the tree of message frames (calls, creates, precompile calls) of a transaction.
+
+Each frame is {type, from, to, value, gas, gasUsed, input, output, error, revertReason, calls}; with
+`withLog` also the logs each frame emitted (dropped with a failing frame, as geth does); with
+`onlyTopCall` only the transaction's own frame. The top frame's gas is the transaction's gas limit
+and its gasUsed the receipt's, intrinsic gas and refund included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linen.execution.tracing.core import Tracer, error_text
+from linen.execution.tracing.replay import TxRun
+from linen.rpc.errors import revert_reason
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+class CallTracer(Tracer):
+    def __init__(self, only_top_call: bool = False, with_log: bool = False) -> None:
+        self.only_top_call, self.with_log = only_top_call, with_log
+        self._stack: list[dict[str, Any]] = []
+        self.root: dict[str, Any] | None = None
+        self._pending_log: tuple | None = None
+
+    def enter(self, message: Any, parent: Any, call_type: str) -> None:
+        if self.only_top_call and self._stack:
+            self._stack.append({})  # a placeholder, dropped at exit
+            return
+        sender = bytes(message.sender) if parent is None else bytes(parent.msg.storage_address)
+        if call_type in ("DELEGATECALL", "CALLCODE"):
+            to = bytes(message.code_address)
+        else:
+            to = bytes(message.storage_address)
+        frame: dict[str, Any] = {
+            "from": _hex(sender),
+            "gas": hex(message.gas),
+            "gasUsed": "0x0",
+            "to": _hex(to),
+            "input": _hex(message.code if message.is_create else message.data_as_bytes),
+            "type": call_type,
+        }
+        if call_type != "STATICCALL":
+            frame["value"] = hex(message.value)
+        self._stack.append(frame)
+
+    def step_start(self, computation: Any, opcode: int) -> None:
+        if not self.with_log or not 0xA0 <= opcode <= 0xA4 or not self._stack or not self._stack[-1]:
+            return
+        values = [v if isinstance(v, int) else int.from_bytes(v, "big") for v in computation._stack.values[::-1]]
+        topics = opcode - 0xA0
+        if len(values) >= 2 + topics:
+            self._pending_log = (values[0], values[1], values[2 : 2 + topics])
+
+    def step_end(self, computation: Any, opcode: int, error: Any) -> None:
+        pending, self._pending_log = self._pending_log, None
+        if pending is None or error is not None:
+            return
+        offset, size, topics = pending
+        data = bytes(computation._memory._bytes[offset : offset + size]) if size else b""
+        frame = self._stack[-1]
+        frame.setdefault("logs", []).append(
+            {
+                "address": _hex(computation.msg.storage_address),
+                "topics": ["0x" + t.to_bytes(32, "big").hex() for t in topics],
+                "data": _hex(data),
+                "position": hex(len(frame.get("calls", []))),
+            }
+        )
+
+    def exit(self, message: Any, computation: Any) -> None:
+        frame = self._stack.pop()
+        if not frame:
+            return
+        frame["gasUsed"] = hex(message.gas - computation.get_gas_remaining())
+        output = bytes(computation.output)
+        if computation.is_success:
+            if output:
+                frame["output"] = _hex(output)
+        else:
+            error = computation.error
+            frame["error"] = error_text(error)
+            if frame["type"] in ("CREATE", "CREATE2"):
+                del frame["to"]
+            if frame["error"] == "execution reverted" and output:
+                frame["output"] = _hex(output)
+                reason = revert_reason(output)
+                if reason is not None:
+                    frame["revertReason"] = reason
+            frame.pop("logs", None)
+            for child in frame.get("calls", ()):
+                _drop_logs(child)
+        if self._stack:
+            self._stack[-1].setdefault("calls", []).append(frame)
+        else:
+            self.root = frame
+
+    def result(self, run: TxRun) -> dict[str, Any]:
+        root = self.root
+        if root is None:  # the transaction failed before its frame started (a create collision)
+            root = {
+                "from": _hex(run.sender),
+                "gas": "0x0",
+                "gasUsed": "0x0",
+                "input": _hex(run.data),
+                "type": "CALL" if run.to is not None else "CREATE",
+                "value": hex(run.value),
+            }
+            if run.to is not None:
+                root["to"] = _hex(run.to)
+            if not run.success:
+                root["error"] = error_text(run.computation.error)
+        root["gas"] = hex(run.gas_limit)
+        root["gasUsed"] = hex(run.gas_used)
+        return root
+
+
+def _drop_logs(frame: dict[str, Any]) -> None:
+    frame.pop("logs", None)
+    for child in frame.get("calls", ()):
+        _drop_logs(child)
