@@ -8,6 +8,7 @@ transaction hashes, so a person can follow it and a script can grep it; refusals
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 from web3 import Web3
 
 from linen.bridge.client import (
+    POSTMAN_GAVE_UP,
     BridgeClient,
     BridgeEndpoints,
     ChainEvent,
@@ -124,7 +126,9 @@ def _client(data_dir: Path, key: str | None = None, account: int | None = None, 
         raise InvalidInput("give either --key or --account, not both")
     if signs and key is None:
         key = endpoints.account_key(DEFAULT_ACCOUNT if account is None else account)
-    return BridgeClient(endpoints, key)
+    # the commands it suggests (claim, status) must reach this devnet too, not the default one
+    options = "" if Path(data_dir) == Path(DEFAULT_DATA_DIR) else f" --data-dir {shlex.quote(str(data_dir))}"
+    return BridgeClient(endpoints, key, command_options=options)
 
 
 @contextlib.contextmanager
@@ -178,13 +182,13 @@ def _send_and_follow(client: BridgeClient, message: SentMessage, wait: bool, tim
     _print_message(message)
     shown = hex_of(message.message_hash)
     if not wait:
-        _line("next", f"follow it with `linen bridge status {shown}`")
+        _line("next", f"follow it with `{client.command('status', shown)}`")
         return
     try:
         for step in client.follow(message, timeout):
             _print_step(step)
     except KeyboardInterrupt:
-        _line("stopped", f"waiting; the message stays sent: `linen bridge status {shown}`")
+        _line("stopped", f"waiting; the message stays sent: `{client.command('status', shown)}`")
         sys.exit(130)
 
 
@@ -235,10 +239,10 @@ def status(message_hash, data_dir) -> None:  # type: ignore[no-untyped-def]
     """Where a message is: sent, anchored on L2 or finalized on L1, claimed; with the transactions."""
     with _user_errors():
         client = _client(data_dir, signs=False)
-        _print_status(client.status(message_hash))
+        _print_status(client.status(message_hash), client)
 
 
-def _print_status(state: MessageStatus) -> None:
+def _print_status(state: MessageStatus, client: BridgeClient) -> None:
     message = state.message
     deposit = message.direction is Direction.DEPOSIT
     _line("message", hex_of(message.message_hash))
@@ -259,12 +263,16 @@ def _print_status(state: MessageStatus) -> None:
     if state.claimed:
         _line("claimed", _tx(state.claim) if state.claim else "yes")
     elif state.arrived:
-        _line("claimed", f"no: the postman claims it if it pays a fee, or `linen bridge claim "
-                         f"{hex_of(message.message_hash)}`")
+        _line("claimed", f"no: the postman claims it if it pays a fee, or "
+                         f"`{client.command('claim', hex_of(message.message_hash))}`")
     else:
         _line("claimed", "no")
     if state.postman is not None:
-        _line("postman", f"{state.postman.status}: {state.postman.reason}" if state.postman.reason
-              else state.postman.status)
+        if state.claimed and state.postman.status in POSTMAN_GAVE_UP:
+            # its reason ("claim it yourself") is stale once someone did
+            _line("postman", f"{state.postman.status}: it left the claim to the message's owner")
+        else:
+            _line("postman", f"{state.postman.status}: {state.postman.reason}" if state.postman.reason
+                  else state.postman.status)
     _line("stage", state.stage)
 

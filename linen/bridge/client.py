@@ -263,8 +263,10 @@ def _latest_log(w3: Web3, address: str, topics: list, accept: Callable[[dict], b
 class BridgeClient:
     """Deposits, withdrawals, claims and status for one account (reads need no key)."""
 
-    def __init__(self, endpoints: BridgeEndpoints, private_key: str | None = None) -> None:
+    def __init__(self, endpoints: BridgeEndpoints, private_key: str | None = None, command_options: str = "") -> None:
         self.endpoints = endpoints
+        # what the `linen bridge` commands this client suggests need to reach the same bridge (e.g. --data-dir)
+        self.command_options = command_options
         self.l1 = _connect(endpoints.l1_rpc)
         self.l2 = _connect(endpoints.l2_rpc, proof_of_authority=True)
         self.rollup = self.l1.eth.contract(address=Web3.to_checksum_address(endpoints.rollup),
@@ -273,6 +275,10 @@ class BridgeClient:
                                                abi=L2_MESSAGE_SERVICE_ABI)
         self._private_key = private_key
         self.account = Account.from_key(private_key) if private_key else None
+
+    def command(self, name: str, message_hash: str) -> str:
+        """The `linen bridge` command line that runs `name` (claim, status) on this message of this bridge."""
+        return f"linen bridge {name} {message_hash}{self.command_options}"
 
     # -- sending ----------------------------------------------------------------------------------
     def deposit(self, to: str, value: Wei, fee: int = 0, calldata: bytes = b"") -> SentMessage:
@@ -373,7 +379,7 @@ class BridgeClient:
             if self._inbox_status(message) < INBOX_RECEIVED:
                 raise BridgeRefusal(
                     f"message {shown} cannot be claimed yet: it is not anchored on L2. The coordinator anchors L1 "
-                    f"messages once their L1 block is final; see `linen bridge status {shown}` and try again later"
+                    f"messages once their L1 block is final; see `{self.command('status', shown)}` and try again later"
                 )
         else:
             finalized = self._finalized_l2_block()
@@ -381,7 +387,7 @@ class BridgeClient:
                 raise BridgeRefusal(
                     f"message {shown} cannot be claimed yet: it was sent in L2 block {message.sent.block_number} "
                     f"and L1 has finalized L2 blocks only up to {finalized}. Try again once the block is finalized "
-                    f"(`linen bridge status {shown}`)"
+                    f"(`{self.command('status', shown)}`)"
                 )
 
     def _l2_to_l1_claim(self, message: SentMessage) -> message_proof.L2ToL1Claim:
@@ -415,18 +421,18 @@ class BridgeClient:
             postman = self.postman_status(message)
             if postman is not None and postman.status in POSTMAN_GAVE_UP:
                 why = f"{postman.status}: {postman.reason}" if postman.reason else postman.status
-                yield Step("to claim", f"the postman will not claim it ({why}); run `linen bridge claim {shown}`")
+                yield Step("to claim", f"the postman will not claim it ({why}); run `{self.command('claim', shown)}`")
                 return
             if postman is None and message.fee == 0:
                 # Without a postman's word (one may sponsor it), a message that pays nothing is its owner's to claim.
                 yield Step("to claim", f"the message pays no fee, so the postman leaves it to you: run "
-                           f"`linen bridge claim {shown}`")
+                           f"`{self.command('claim', shown)}`")
                 return
             if time.monotonic() > deadline:
                 said = f"{postman.status}" if postman else "no answer"
                 raise BridgeTimeout(
                     f"message {shown} was not claimed within {timeout:g}s (postman: {said}); "
-                    f"claim it yourself with `linen bridge claim {shown}`"
+                    f"claim it yourself with `{self.command('claim', shown)}`"
                 )
             time.sleep(poll_interval)
 
@@ -440,9 +446,9 @@ class BridgeClient:
         shown = hex_of(message.message_hash)
         if message.direction is Direction.DEPOSIT:
             return (f"message {shown} is still not anchored on L2 (is the coordinator running?); it stays sent: "
-                    f"follow it with `linen bridge status {shown}`")
+                    f"follow it with `{self.command('status', shown)}`")
         return (f"L1 has finalized L2 blocks up to {self._finalized_l2_block()}, message {shown} is in block "
-                f"{message.sent.block_number}; it stays sent: follow it with `linen bridge status {shown}`")
+                f"{message.sent.block_number}; it stays sent: follow it with `{self.command('status', shown)}`")
 
     # -- chain reads ------------------------------------------------------------------------------
     def _source(self, direction: Direction):  # type: ignore[no-untyped-def]

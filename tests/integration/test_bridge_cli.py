@@ -329,7 +329,8 @@ def test_deposit_wait_hands_a_zero_fee_message_to_the_user(chains):
     chains.anchor_pending()
     run = follow.finish()
     assert run.code == 0, run.out
-    assert run.field("to claim").endswith(f"run `linen bridge claim {message_hash}`")
+    # the hint names this devnet's data dir, so it works pasted as it is
+    assert run.field("to claim").endswith(f"run `linen bridge claim {message_hash} --data-dir {chains.data_dir}`")
     assert "no fee" in run.field("to claim")
     assert chains.service.functions.inboxL1L2MessageStatus(message_hash).call() == 1  # anchored, not claimed
 
@@ -370,7 +371,7 @@ def test_withdrawal_is_sent_refused_until_finalized_then_claimed_on_l1_with_a_pr
     followed = follow.finish()
     assert followed.code == 0, followed.out
     assert followed.tx("finalized", "L1") == hexstr(finalization["transactionHash"])
-    assert followed.field("to claim").endswith(f"`linen bridge claim {second_hash}`")
+    assert followed.field("to claim").endswith(f"`linen bridge claim {second_hash} --data-dir {chains.data_dir}`")
 
     status = bridge(chains.data_dir, "status", run.message_hash)
     assert status.tx("finalized", "L1") == hexstr(finalization["transactionHash"])
@@ -448,9 +449,18 @@ def test_wait_and_status_report_what_a_real_postman_does(chains, artifacts, tmp_
         run = free.finish(90)
         assert run.code == 0, run.out + log_path.read_text(errors="replace")
         assert "the postman will not claim it (ZERO_FEE" in run.field("to claim")
-        assert run.field("to claim").endswith(f"run `linen bridge claim {free_hash}`")
-        assert bridge(data_dir, "status", free_hash).field("postman").startswith("ZERO_FEE")
+        assert run.field("to claim").endswith(f"run `linen bridge claim {free_hash} --data-dir {data_dir}`")
+        status = bridge(data_dir, "status", free_hash)
+        assert status.field("postman") == "ZERO_FEE: the message pays no fee: claim it yourself"
+        assert status.field("claimed").endswith(f"`linen bridge claim {free_hash} --data-dir {data_dir}`")
         assert service.functions.inboxL1L2MessageStatus(free_hash).call() == 1
+        # once its owner claimed it, status no longer tells them to
+        claimed = bridge(data_dir, "claim", free_hash, "--account", "7")
+        assert claimed.code == 0, claimed.out + claimed.err
+        status = bridge(data_dir, "status", free_hash)
+        assert status.field("stage") == "claimed" and status.tx("claimed", "L2") == claimed.tx("claimed", "L2")
+        assert status.field("postman") == "ZERO_FEE: it left the claim to the message's owner"
+        assert "yourself" not in status.out
 
         deadline = time.monotonic() + 60
         while (seen := twins.postman_status(twin_in)) is None or seen.status != "CLAIMED_SUCCESS":
