@@ -181,8 +181,15 @@ def devnet(fresh: bool, **options) -> None:  # type: ignore[no-untyped-def]
 @click.option("--rpc-port", default=8889, show_default=True, type=int)
 @click.option("--hasher", default="poseidon2-bn254", show_default=True, help="poseidon2-bn254 or mimc-bls12-377.")
 @click.option("--finalized-only", is_flag=True, help="Import only up to the block rollup_forkChoiceUpdated names.")
-def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, hasher: str, finalized_only: bool) -> None:
+@click.option("--auth-port", default=0, show_default=True, type=int,
+              help="Local endpoint for the write methods (pushes, forkChoiceUpdated); 0 = any free port, -1 = none.")
+@click.option("--jwt-secret", type=click.Path(dir_okay=False, path_type=Path),
+              help="JWT secret file shared with the node and coordinator (default <data-dir>/jwt.hex, made if absent).")
+def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, hasher: str, finalized_only: bool,
+                  auth_port: int, jwt_secret: Path | None) -> None:
     """Run the state manager apart from the node (Shomei's role): follows the node, serves zk proofs."""
+    from linen.rpc.auth import load_or_create_secret
+    from linen.rpc.server import AuthEndpoint
     from linen.state.standalone import run_state_manager
 
     async def run() -> None:
@@ -194,9 +201,13 @@ def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, h
 
         def started(server, manager) -> None:  # type: ignore[no-untyped-def]
             click.echo(f"state manager RPC {server.url}  (hasher {hasher}, following {node_rpc})")
+            if server.auth_url:
+                click.echo(f"state manager authenticated RPC {server.auth_url}  (JWT secret {secret_path})")
             sys.stdout.flush()
 
-        await run_state_manager(data_dir, hasher, node_rpc, rpc_host, rpc_port, stop, finalized_only, started)
+        secret_path = jwt_secret or data_dir / "jwt.hex"
+        auth = None if auth_port < 0 else AuthEndpoint("127.0.0.1", auth_port, load_or_create_secret(secret_path))
+        await run_state_manager(data_dir, hasher, node_rpc, rpc_host, rpc_port, stop, finalized_only, started, auth)
 
     try:
         asyncio.run(run())

@@ -34,7 +34,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("rpc", "evm-timeout"): (float, 5.0),  # geth's RPCEVMTimeout: seconds one call (or estimate, or trace) may run
     ("rpc", "idle-timeout"): (float, 120.0),  # seconds a connection may stay open with no request in flight
     ("rpc", "auth-host"): (str, "127.0.0.1"),  # the local endpoint for methods that write (JWT, like geth's engine port)
-    ("rpc", "auth-port"): (int, 8551),  # 0 = any free port; -1 = no local endpoint
+    # 0 = any free port (written to <data-dir>/auth-rpc.url, so parallel nodes never collide); -1 = none
+    ("rpc", "auth-port"): (int, 0),
     ("rpc", "jwt-secret"): (str, ""),  # file with the 32-byte hex secret; empty = <data-dir>/jwt.hex, made on first start
     ("sequencer", "block-period"): (float, 2.0),
     ("sequencer", "create-empty-blocks"): (bool, False),
@@ -74,6 +75,10 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     # `linen coordinator` (also inside `linen devnet`), read by linen/coordinator/settings.py
     ("coordinator", "node-rpc"): (str, ""),
     ("coordinator", "state-manager-rpc"): (str, ""),
+    # the authenticated endpoints (their write methods: conflated traces, the finalized block) and their secret
+    ("coordinator", "node-auth-rpc"): (str, ""),  # empty: node-rpc (then trace files cannot be asked for)
+    ("coordinator", "state-manager-auth-rpc"): (str, ""),  # empty: state-manager-rpc
+    ("coordinator", "jwt-secret"): (str, ""),  # the JWT secret file those endpoints share
     ("coordinator", "l1-rpc"): (str, ""),
     ("coordinator", "data-dir"): (str, ".linen/coordinator"),  # holds coordinator.sqlite
     ("coordinator", "prover-root"): (str, ""),  # the prover-{execution,compression,aggregation}/ folders

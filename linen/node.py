@@ -39,6 +39,7 @@ from linen.sequencer.txpool import TxPool, TxPoolConfig
 log = logging.getLogger(__name__)
 
 CHAIN_ID_KEY = b"chain-id"
+AUTH_URL_FILE = "auth-rpc.url"  # the authenticated endpoint's URL, written at each start
 STATE_PULL_PERIOD = 0.5  # seconds between the state manager's looks for new blocks
 
 
@@ -182,13 +183,26 @@ class Node:
             finalized_only=self.config.state_finalized_only,
         )
 
-    def _rpc_extra_methods(self) -> dict:
+    def _rpc_methods(self) -> tuple[dict, dict]:
+        """(public extra methods, write methods): the write ones go only on the authenticated endpoint."""
+        from linen.rpc import linea
         from linen.state import rpc_methods
 
-        methods = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store)}
+        public = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store)}
+        private = dict(linea.WRITE_METHODS)
         if self.state_manager is not None:
-            methods.update(rpc_methods.bind(self.state_manager))
-        return methods
+            reads, writes = rpc_methods.bind_split(self.state_manager)
+            public.update(reads)
+            private.update(writes)
+        return public, private
+
+    def _auth_endpoint(self):  # type: ignore[no-untyped-def]
+        from linen.rpc.auth import load_or_create_secret
+        from linen.rpc.server import AuthEndpoint
+
+        if self.config.auth_port < 0:
+            return None
+        return AuthEndpoint(self.config.auth_host, self.config.auth_port, load_or_create_secret(self.config.jwt_secret))
 
     def _head_account(self, address: bytes) -> tuple[int, int]:
         return self.engine.read_account(address, self.store.head())
@@ -236,13 +250,19 @@ class Node:
         from linen.rpc.server import RpcServer
 
         self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
-        self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, self._rpc_extra_methods())
+        public, private = self._rpc_methods()
+        self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, public,
+                             private_methods=private, auth=self._auth_endpoint())
         await self.rpc.start()
+        if self.rpc.auth_url is not None:  # how local services find the endpoint when its port was picked freely
+            (self.config.data_dir / AUTH_URL_FILE).write_text(self.rpc.auth_url + "\n")
         self._producer_task = asyncio.create_task(self._produce_forever(), name="block-producer")
         if self.config.state_push_url:
+            from linen.rpc.auth import load_or_create_secret
             from linen.state.push import TrieLogPusher
 
-            self._pusher = TrieLogPusher(self.store, self.config.state_push_url)
+            secret = load_or_create_secret(self.config.jwt_secret)
+            self._pusher = TrieLogPusher(self.store, self.config.state_push_url, secret)
             self.add_block_listener(self._pusher.on_block)
             self._pusher.start()
         if self.state_manager is not None:

@@ -95,6 +95,16 @@ class NodeProcess:
             raise AssertionError(f"{method} failed: {response['error']}")
         return response["result"]
 
+    def auth_rpc(self, method: str, params: list) -> dict:
+        """A call on the node's authenticated endpoint (the write methods), signed with its JWT secret."""
+        from linen.rpc.auth import auth_header, read_secret
+
+        url = (self.data_dir / "auth-rpc.url").read_text().strip()
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+        headers = {"Content-Type": "application/json", **auth_header(read_secret(self.data_dir / "jwt.hex"))}
+        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=30) as response:
+            return json.loads(response.read())
+
     def wait_receipt(self, tx_hash: str, timeout: float = 20.0) -> dict:
         deadline = time.time() + timeout
         while time.time() < deadline:

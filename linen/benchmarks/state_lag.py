@@ -53,12 +53,13 @@ TARGET_LAG_BLOCKS = 2
 CATCH_UP_TIMEOUT = 300.0  # seconds the state manager gets to reach the head after the load stops
 
 
-def state_manager_process(workdir: Path, node_url: str, port: int) -> TargetProcess:
-    """`linen state-manager` as its own process, following `node_url` (ready once it answers its head)."""
+def state_manager_process(workdir: Path, node_url: str, port: int, auth_port: int) -> TargetProcess:
+    """`linen state-manager` as its own process, following `node_url` (ready once it answers its head); the
+    node pushes to its authenticated endpoint on `auth_port`, signed with the node's JWT secret."""
     args = [
         sys.executable, "-m", "linen.cli", "state-manager",
         "--node-rpc", node_url, "--data-dir", str(workdir / "sm"), "--rpc-port", str(port),
-        "--hasher", "poseidon2-bn254",
+        "--hasher", "poseidon2-bn254", "--auth-port", str(auth_port), "--jwt-secret", str(workdir / "data" / "jwt.hex"),
     ]
     return TargetProcess("state manager", args, workdir / "state-manager.log", port, workdir,
                          ready_method="rollup_getZkEVMBlockNumber")
@@ -139,11 +140,11 @@ def start_setup(setup: str, case_dir: Path) -> tuple[TargetProcess, TargetProces
         node = linen_process(case_dir, state_config='enabled = true\nhasher = "poseidon2-bn254"\n').start()
         return node, None, node.url
     if setup == "apart":
-        sm_port = free_port()
-        node = linen_process(case_dir, state_config=f'enabled = false\npush-url = "http://127.0.0.1:{sm_port}"\n')
+        sm_port, sm_auth_port = free_port(), free_port()
+        node = linen_process(case_dir, state_config=f'enabled = false\npush-url = "http://127.0.0.1:{sm_auth_port}"\n')
         node.start()
         try:
-            manager = state_manager_process(case_dir, node.url, sm_port).start()
+            manager = state_manager_process(case_dir, node.url, sm_port, sm_auth_port).start()
         except BaseException:
             node.stop()
             raise

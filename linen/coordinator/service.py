@@ -42,6 +42,7 @@ from linen.l1.artifacts import compile_contracts
 from linen.protocol.blob import BlobCompressor, linen_dictionary
 from linen.prover import files
 from linen.prover.files import ProofKind
+from linen.rpc.auth import read_secret
 from linen.state.hashers import get_hasher
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,12 @@ class CoordinatorHealth:
 class Coordinator:
     def __init__(self, settings: CoordinatorSettings, rollup: RollupClient | None = None) -> None:
         self.settings = settings
-        self.node = RpcClient(settings.node_rpc)
-        self.state_manager = RpcClient(settings.state_manager_rpc)
+        secret = read_secret(settings.jwt_secret) if settings.jwt_secret is not None else None
+        # Both are asked for writes too (trace files, the finalized block): through their authenticated endpoints.
+        self.node = (RpcClient(settings.node_auth_rpc, secret=secret) if settings.node_auth_rpc
+                     else RpcClient(settings.node_rpc))
+        self.state_manager = (RpcClient(settings.state_manager_auth_rpc, secret=secret)
+                              if settings.state_manager_auth_rpc else RpcClient(settings.state_manager_rpc))
         self.rollup = rollup or RollupClient(
             settings.l1_rpc, settings.rollup, settings.l1_key, settings.data_dir / "artifacts", settings.l1_confirmations,
             replacement_policy=settings.l1_replacement,

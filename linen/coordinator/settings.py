@@ -38,6 +38,9 @@ class CoordinatorSettings:
     fetch_blocks_limit: int = 100
     l2_key: str = ""  # the message anchorer's key; empty = anchoring off
     anchoring: AnchoringSettings = AnchoringSettings()
+    node_auth_rpc: str = ""  # the node's authenticated endpoint; empty = node_rpc
+    state_manager_auth_rpc: str = ""
+    jwt_secret: Path | None = None
 
 
 def _blocks(text: str, key: str) -> frozenset[int]:
@@ -104,6 +107,9 @@ def settings_from_values(values: dict[str, Any], traces_limits: dict[str, int] |
     return CoordinatorSettings(
         node_rpc=values["node-rpc"],
         state_manager_rpc=values["state-manager-rpc"],
+        node_auth_rpc=values["node-auth-rpc"],
+        state_manager_auth_rpc=values["state-manager-auth-rpc"],
+        jwt_secret=Path(values["jwt-secret"]) if values["jwt-secret"] else None,
         l1_rpc=values["l1-rpc"],
         data_dir=data_dir,
         prover_root=Path(values["prover-root"]) if values["prover-root"] else data_dir / "prover",

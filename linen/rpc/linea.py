@@ -147,7 +147,9 @@ def linea_get_transaction_exclusion_status_v1(backend: RpcBackend, params: list)
 METHODS = {
     "linea_getBlockTracesCountersV2": linea_get_block_traces_counters_v2,
     "linea_getConflatedTracesCountersV2": linea_get_conflated_traces_counters_v2,
-    "linea_generateConflatedTracesToFileV2": linea_generate_conflated_traces_to_file_v2,
     "linea_estimateGas": linea_estimate_gas,
     "linea_getTransactionExclusionStatusV1": linea_get_transaction_exclusion_status_v1,
 }
+
+# Writes files into the node's data dir: only on the authenticated local endpoint (see linen.rpc.auth).
+WRITE_METHODS = {"linea_generateConflatedTracesToFileV2": linea_generate_conflated_traces_to_file_v2}

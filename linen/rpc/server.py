@@ -2,7 +2,10 @@
 
 Clients such as ethers and web3.py use `http://host:port` and `ws://host:port` interchangeably, so
 `/` answers POSTs and upgrades GETs that ask for a WebSocket. Handlers run on the event loop thread
-(the pool and the store's head are single-threaded by design); batches yield between items.
+(the pool takes its own lock), except the EVM-heavy ones, which the dispatcher runs on threads.
+
+Methods that write a service's state (`private_methods`) are never served here: they go on a second,
+local endpoint that demands a JWT (`linen.rpc.auth`), with the public methods beside them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
 
 from linen.chain.types import Block
+from linen.rpc.auth import check_authorization
 from linen.rpc.backend import RpcBackend
 from linen.rpc.dispatch import LIMIT_EXCEEDED, Dispatcher, error_response
 from linen.rpc.filters import FilterManager
@@ -32,6 +37,15 @@ WS_HEARTBEAT_SECONDS = 30.0  # pings find dead peers whose subscriptions would o
 INFO_TEXT = "linen JSON-RPC: POST requests to this URL, or open a WebSocket on it\n"
 
 
+@dataclass(frozen=True)
+class AuthEndpoint:
+    """Where the local endpoint listens (port 0: any free port) and the secret its tokens are signed with."""
+
+    host: str
+    port: int
+    secret: bytes
+
+
 class RpcServer:
     """Serves one `RpcBackend` on host:port (port 0 picks a free port; read it back from `.url`)."""
 
@@ -42,8 +56,11 @@ class RpcServer:
         port: int = 8545,
         extra_methods: dict | None = None,
         registry: dict | None = None,
+        private_methods: dict | None = None,
+        auth: AuthEndpoint | None = None,
     ) -> None:
-        """`extra_methods` join the node's methods; `registry` replaces them (a service that is not a node)."""
+        """`extra_methods` join the node's methods; `registry` replaces them (a service that is not a node).
+        `private_methods` are served only on the `auth` endpoint (none without one)."""
         self.backend = backend
         self.host = host
         self.port = port
@@ -51,6 +68,10 @@ class RpcServer:
         self.hub = SubscriptionHub()
         methods = registry if registry is not None else build_registry(self.filters, extra_methods or {})
         self.dispatcher = Dispatcher(backend, methods)
+        self.auth = auth
+        self.auth_dispatcher = Dispatcher(backend, {**methods, **(private_methods or {})}) if auth else None
+        self.auth_port: int | None = None
+        self._auth_runner: web.AppRunner | None = None
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task | None = None
         self._listening = False
@@ -68,6 +89,13 @@ class RpcServer:
     def ws_url(self) -> str:
         return f"ws://{self._authority}"
 
+    @property
+    def auth_url(self) -> str | None:
+        if self.auth is None or self.auth_port is None:
+            return None
+        host = f"[{self.auth.host}]" if ":" in self.auth.host else self.auth.host
+        return f"http://{host}:{self.auth_port}"
+
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("RPC server already started")
@@ -84,11 +112,28 @@ class RpcServer:
             raise
         self._runner = runner
         self.port = runner.addresses[0][1]
+        if self.auth is not None:
+            await self._start_auth(self.auth)
         if not self._listening:  # the backend has no way to remove a listener: register once per server
             self.backend.add_block_listener(self._on_block)
             self._listening = True
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_filters())
         log.info("JSON-RPC listening on %s and %s", self.url, self.ws_url)
+
+    async def _start_auth(self, auth: AuthEndpoint) -> None:
+        app = web.Application()
+        app.router.add_post("/", self._auth_http)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, auth.host, auth.port).start()
+        except BaseException:
+            await runner.cleanup()
+            await self.stop()
+            raise
+        self._auth_runner = runner
+        self.auth_port = runner.addresses[0][1]
+        log.info("authenticated JSON-RPC (methods that write) on %s", self.auth_url)
 
     async def stop(self) -> None:
         if self._runner is None:
@@ -100,7 +145,12 @@ class RpcServer:
         await self.hub.close_all()
         await self._runner.cleanup()
         self._runner = None
+        if self._auth_runner is not None:
+            await self._auth_runner.cleanup()
+            self._auth_runner = None
         self.dispatcher.close()
+        if self.auth_dispatcher is not None:
+            self.auth_dispatcher.close()
 
     # -- events ----------------------------------------------------------------------------------
     def _on_block(self, block: Block) -> None:
@@ -148,7 +198,14 @@ class RpcServer:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _http(self, request: web.Request) -> web.Response:
+    async def _auth_http(self, request: web.Request) -> web.Response:
+        assert self.auth is not None and self.auth_dispatcher is not None
+        refused = check_authorization(request.headers.get("Authorization"), self.auth.secret)
+        if refused is not None:
+            return web.json_response(error_response(None, -32000, f"unauthorized: {refused}"), status=401)
+        return await self._http(request, self.auth_dispatcher)
+
+    async def _http(self, request: web.Request, dispatcher: Dispatcher | None = None) -> web.Response:
         limit = self.backend.limits.max_request_bytes
         body = await self._read_body(request, limit)
         if body is None:
@@ -158,7 +215,7 @@ class RpcServer:
                 error_response(None, LIMIT_EXCEEDED, message + ": split it into smaller requests"),
                 headers=CORS_HEADERS,
             )
-        reply = await self.dispatcher.handle(body, HTTP_METHODS)
+        reply = await (dispatcher or self.dispatcher).handle(body, HTTP_METHODS)
         return web.Response(body=reply or b"", content_type="application/json", headers=CORS_HEADERS)
 
     # -- WebSocket ---------------------------------------------------------------------------------

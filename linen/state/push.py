@@ -18,6 +18,7 @@ import orjson
 
 from linen.chain.store import ChainStore
 from linen.chain.types import Block
+from linen.rpc.auth import auth_header
 from linen.state.service import trielog_of_block
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,11 @@ class TrieLogPusher:
     """Pushes from its own thread: the node's event loop is busy building the next block right after a
     seal, and a push waiting for that loop would reach the state manager a whole block late."""
 
-    def __init__(self, store: ChainStore, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, store: ChainStore, url: str, secret: bytes, timeout: float = 10.0) -> None:
+        """`url`: the state manager's authenticated endpoint; `secret`: the JWT secret it shares with the node."""
         self.store = store
         self.url = url
+        self.secret = secret
         self.timeout = timeout
         self.queue: queue.Queue[int | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -70,7 +73,7 @@ class TrieLogPusher:
         item = {"blockNumber": number, "blockHash": "0x" + block_hash.hex(), "trieLog": "0x" + trielog.hex(),
                 "syncing": False}
         body = orjson.dumps({"jsonrpc": "2.0", "id": number, "method": "state_sendRawTrieLog", "params": [item]})
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json", **auth_header(self.secret)})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer = orjson.loads(response.read())

@@ -165,6 +165,17 @@ METHODS: dict[str, Callable[[StateManager, list], Any]] = {
 }
 
 
+# These write the manager's state: served only on the authenticated local endpoint, never the public port.
+WRITE_METHODS = frozenset({"rollup_forkChoiceUpdated", "state_sendRawTrieLog"})
+
+
+def bind_split(manager: StateManager) -> tuple[dict[str, Callable[[Any, list], Any]], dict[str, Callable[[Any, list], Any]]]:
+    """(public, write) handlers: the read methods for any port, the write methods for the local endpoint."""
+    methods = bind(manager)
+    return ({k: v for k, v in methods.items() if k not in WRITE_METHODS},
+            {k: v for k, v in methods.items() if k in WRITE_METHODS})
+
+
 def bind(manager: StateManager) -> dict[str, Callable[[Any, list], Any]]:
     """The methods as `(backend, params)` handlers for the node's registry (the backend is unused)."""
     return {name: (lambda _backend, params, h=handler: h(manager, params)) for name, handler in METHODS.items()}

@@ -61,6 +61,14 @@ class TrieLogSource(Protocol):
         """(number, block hash, trielog bytes) for the sealed blocks in [start, end]; fewer past the head."""
         ...
 
+    def block_link(self, number: int) -> tuple[bytes, bytes] | None:
+        """(hash, parent hash) of the node's block `number`, None if it has no such block yet."""
+        ...
+
+
+class UnverifiedTrieLog(InvalidParams):
+    """A pushed trielog does not match the node's block (hash, number or parent): forged or stale."""
+
 
 def genesis_alloc(store) -> Mapping[bytes, object]:  # store: linen.chain.store.ChainStore
     """The genesis alloc the node recorded in its meta table (block 0 is stored with an empty diff)."""
@@ -101,6 +109,10 @@ class ChainStoreTrieLogSource:
             out.append((number, found[0], found[1]))
         return out
 
+    def block_link(self, number: int) -> tuple[bytes, bytes] | None:
+        header = self.store.header_by_number(number)
+        return None if header is None else (bytes(header.hash), bytes(header.parent_hash))
+
 
 class JsonRpcTrieLogSource:
     """Trielogs pulled from a node over JSON-RPC (`shomei_getTrieLogsByRange`), for `linen state-manager`."""
@@ -109,18 +121,32 @@ class JsonRpcTrieLogSource:
         self.url = url
         self.timeout = timeout
 
-    def get_trie_logs(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
-        body = orjson.dumps(
-            {"jsonrpc": "2.0", "id": 1, "method": "shomei_getTrieLogsByRange", "params": [hex(start), hex(end)]}
-        )
+    def _call(self, method: str, params: list, what: str) -> object:
+        body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
         request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer = orjson.loads(response.read())
         except (OSError, ValueError) as exc:
-            raise OperationalError(f"cannot fetch trielogs {start}..{end} from {self.url}: {exc}") from None
-        if not isinstance(answer, dict) or "error" in answer or not isinstance(answer.get("result"), list):
-            raise OperationalError(f"node refused trielogs {start}..{end}: {answer!r:.200}")
+            raise OperationalError(f"cannot fetch {what} from {self.url}: {exc}") from None
+        if not isinstance(answer, dict) or "error" in answer:
+            raise OperationalError(f"node refused {what}: {answer!r:.200}")
+        return answer.get("result")
+
+    def block_link(self, number: int) -> tuple[bytes, bytes] | None:
+        block = self._call("eth_getBlockByNumber", [hex(number), False], f"block {number}")
+        if block is None:
+            return None
+        try:
+            return bytes.fromhex(block["hash"][2:]), bytes.fromhex(block["parentHash"][2:])
+        except (KeyError, TypeError, ValueError):
+            raise OperationalError(f"node sent a malformed block {number}: {block!r:.200}") from None
+
+    def get_trie_logs(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+        result = self._call("shomei_getTrieLogsByRange", [hex(start), hex(end)], f"trielogs {start}..{end}")
+        if not isinstance(result, list):
+            raise OperationalError(f"node refused trielogs {start}..{end}: {result!r:.200}")
+        answer = {"result": result}
         out = []
         for item in answer["result"]:
             try:
@@ -166,9 +192,11 @@ class StateManager:
         self.fetch_batch = fetch_batch
         self.version = STATE_MANAGER_VERSION
         self._lock = threading.RLock()
-        self._pending: dict[int, tuple[bytes, bytes]] = {}
+        # (block hash, trielog, trusted): a pushed trielog is not trusted until the node's block matches it;
+        # one fetched from the source is, and replaces an untrusted push of the same block.
+        self._pending: dict[int, tuple[bytes, bytes, bool]] = {}
         # Pushed trielogs waiting for the applying thread, so an RPC answer never waits on hashing.
-        self._inbox: dict[int, tuple[bytes, bytes]] = {}
+        self._inbox: dict[int, tuple[bytes, bytes, bool]] = {}
         self._inbox_lock = threading.Lock()
         self._wake: Callable[[bool], None] | None = None  # set while `pull_forever` runs; arg: pull too
         self._last_push = -math.inf  # when the last push arrived (monotonic seconds)
@@ -207,8 +235,25 @@ class StateManager:
 
     # -- applying -------------------------------------------------------------------------------
 
-    def import_trielog(self, number: int, block_hash: bytes, trielog: bytes) -> bool:
-        """Apply the next block's trielog; False for a block already applied with the same hash."""
+    def _verify_with_source(self, number: int, block_hash: bytes) -> None:
+        """A pushed trielog must name a block the node has, with that hash, on top of the block applied last."""
+        if self.source is None:
+            return  # nothing to check with: only a caller that feeds the manager itself (tests) has no source
+        link = self.source.block_link(number)
+        if link is None:
+            raise UnverifiedTrieLog(f"trielog for block {number} refused: the node has no block {number}")
+        node_hash, parent_hash = link
+        if node_hash != block_hash:
+            raise UnverifiedTrieLog(
+                f"trielog for block {number} refused: it names block 0x{block_hash.hex()}, the node's is 0x{node_hash.hex()}"
+            )
+        if number > 0 and self.block_hash(number - 1) not in (None, parent_hash):
+            raise UnverifiedTrieLog(f"trielog for block {number} refused: its parent is not the block applied last")
+
+    def import_trielog(self, number: int, block_hash: bytes, trielog: bytes, trusted: bool = True) -> bool:
+        """Apply the next block's trielog; False for a block already applied with the same hash.
+
+        An untrusted (pushed) trielog is first checked against the node's block (`_verify_with_source`)."""
         parsed = decode_trielog(trielog)
         if parsed.block_number != number or parsed.block_hash != block_hash:
             raise CorruptTrieLog(f"trielog names block {parsed.block_number}, not block {number} 0x{block_hash.hex()}")
@@ -224,6 +269,8 @@ class StateManager:
             finalized = self.finalized
             if self.finalized_only and (finalized is None or number > finalized):
                 raise NotFinalized(f"block {number} is past the finalized block {finalized} (finalized-only mode)")
+            if not trusted:
+                self._verify_with_source(number, block_hash)
             with self.store.batch():
                 applied: BlockTraces = self.world.apply_trielog(parsed)
                 traces = zlib.compress(orjson.dumps(applied.traces_json()), 1)
@@ -239,14 +286,14 @@ class StateManager:
         decode_trielog(trielog)  # refuse garbage before keeping anything
         with self._lock:
             try:
-                applied = self.import_trielog(number, block_hash, trielog)
+                applied = self.import_trielog(number, block_hash, trielog, trusted=False)
             except (BlockGap, NotFinalized) as exc:
                 if isinstance(exc, BlockGap) and exc.number < exc.expected:
                     raise
                 if self.source is None and isinstance(exc, BlockGap):
                     raise  # nothing to pull the missing blocks from: the sender must resend in order
                 if len(self._pending) < MAX_PENDING:
-                    self._pending[number] = (block_hash, trielog)
+                    self._pending[number] = (block_hash, trielog, False)
                 self.sync()
                 return "imported" if self.block_hash(number) == block_hash else "deferred"
             self._drain()
@@ -266,7 +313,8 @@ class StateManager:
         with self._inbox_lock:
             if len(self._inbox) >= MAX_PENDING and number not in self._inbox:
                 raise LimitExceeded(f"{MAX_PENDING} pushed trielogs are already waiting; the state manager will pull")
-            self._inbox[number] = (block_hash, trielog)
+            if not self._inbox.get(number, (b"", b"", False))[2]:  # never over a trielog fetched from the node
+                self._inbox[number] = (block_hash, trielog, False)
         self._last_push = time.monotonic()
         wake(False)
         return "queued"
@@ -282,7 +330,10 @@ class StateManager:
             inbox, self._inbox = self._inbox, {}
         head = self.head
         for number, item in inbox.items():
-            if (head is None or number > head) and len(self._pending) < MAX_PENDING:
+            kept = self._pending.get(number)
+            if kept is not None and kept[2] and not item[2]:
+                continue  # a push never replaces what the node itself gave
+            if (head is None or number > head) and (kept is not None or len(self._pending) < MAX_PENDING):
                 self._pending[number] = item
 
     def _drain(self) -> int:
@@ -295,10 +346,14 @@ class StateManager:
             if item is None:
                 break
             number = 0 if head is None else head + 1
+            block_hash, trielog, trusted = item
             try:
-                self.import_trielog(number, *item)
+                self.import_trielog(number, block_hash, trielog, trusted)
             except NotFinalized:
                 self._pending[number] = item
+                break
+            except UnverifiedTrieLog as exc:  # dropped: the node's own trielog for the block is fetched instead
+                log.warning("%s; it is dropped", exc)
                 break
             count += 1
         for stale in [n for n in self._pending if self.head is not None and n <= self.head]:
@@ -415,7 +470,7 @@ class StateManager:
         items = [item for item in self.source.get_trie_logs(start, end) if item[0] >= start]
         with self._inbox_lock:
             for number, block_hash, trielog in items:
-                self._inbox.setdefault(number, (block_hash, trielog))
+                self._inbox[number] = (block_hash, trielog, True)
         return len(items), len(items) == end - start + 1
 
     def close(self) -> None:

@@ -4,7 +4,8 @@ The node pushes each sealed block's trielog (`state_sendRawTrieLog`, when its `[
 names this process); the manager also polls the node (`shomei_getTrieLogsByRange`), which is how
 it fills gaps: after its own restart, after the node's, or when a push was lost. Either way blocks
 are applied strictly in order. The manager answers its methods (`rollup_*`, `linea_getProof`, ...)
-on its own port, through the same JSON-RPC server the node uses.
+on its own port, through the same JSON-RPC server the node uses; the methods that write
+(`state_sendRawTrieLog`, `rollup_forkChoiceUpdated`) only on its authenticated local endpoint.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from linen.rpc.backend import RpcLimits
-from linen.rpc.server import RpcServer
+from linen.rpc.server import AuthEndpoint, RpcServer
 from linen.state import rpc_methods
 from linen.state.service import JsonRpcTrieLogSource, StateManager
 
@@ -40,10 +41,14 @@ async def run_state_manager(
     stop: asyncio.Event,
     finalized_only: bool = False,
     on_started: Callable[[RpcServer, StateManager], None] = lambda _s, _m: None,
+    auth: AuthEndpoint | None = None,
 ) -> None:
-    """Serve and follow until `stop` is set; the store is closed on the way out."""
+    """Serve and follow until `stop` is set; the store is closed on the way out. Without `auth` nothing
+    can push: the manager only pulls."""
     manager = StateManager(data_dir, hasher, JsonRpcTrieLogSource(node_url), finalized_only=finalized_only)
-    server = RpcServer(_ServiceBackend(), host, port, registry=rpc_methods.bind(manager))  # type: ignore[arg-type]
+    reads, writes = rpc_methods.bind_split(manager)
+    server = RpcServer(_ServiceBackend(), host, port, registry=reads, private_methods=writes,  # type: ignore[arg-type]
+                       auth=auth)
     try:
         await server.start()
         on_started(server, manager)

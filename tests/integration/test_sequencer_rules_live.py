@@ -128,7 +128,8 @@ def test_conflated_traces_counters_and_file(live):
     assert head >= 2
     span = {"startBlockNumber": 1, "endBlockNumber": head}
     summed = rpc(live.url, "linea_getConflatedTracesCountersV2", [span])["result"]["tracesCounters"]
-    written = rpc(live.url, "linea_generateConflatedTracesToFileV2", [span])["result"]
+    assert rpc(live.url, "linea_generateConflatedTracesToFileV2", [span])["error"]["code"] == -32601  # not public
+    written = live.auth_rpc("linea_generateConflatedTracesToFileV2", [span])["result"]
     assert written["conflatedTracesFileName"] == f"1-{head}.conflated.v{written['tracesEngineVersion']}.lt"
     path = live.data_dir.parent / "traces" / written["conflatedTracesFileName"]
     traces = conflated.decode(path.read_bytes())

@@ -157,6 +157,12 @@ class ListSource:
         self.calls.append((start, end))
         return [(n, *block(n)) for n in range(start, min(end, 5) + 1)]
 
+    def block_link(self, number):
+        """The node's view of its blocks 0..5: what a pushed trielog is checked against."""
+        if number > 5:
+            return None
+        return block(number)[0], block(number - 1)[0] if number else b"\x00" * 32
+
 
 def test_pull_fills_gaps_and_finalized_only_mode(tmp_path):
     source = ListSource()
@@ -384,3 +390,24 @@ def test_a_slow_node_does_not_hold_up_pushed_trielogs(tmp_path):
         reference.apply_trielog(decode_trielog(block(n)[1]))
     assert manager.zk_root(5) == reference.root
     manager.close()
+
+
+def test_a_pushed_trielog_that_does_not_match_the_nodes_block_is_dropped(tmp_path):
+    """Hole 3 of issue 13: a forged push for head+1 was applied before the block existed, for good."""
+    from linen.state.service import UnverifiedTrieLog
+
+    manager = make_manager(tmp_path, source=ListSource())
+    manager.import_trielog(0, *block(0))
+    from dataclasses import replace
+
+    from linen.state.trielog import encode_trielog
+
+    forged_hash = b"\x42" * 32  # block 1's changes under a made-up hash
+    forged = encode_trielog(replace(decode_trielog(block(1)[1]), block_hash=forged_hash))
+    with pytest.raises(UnverifiedTrieLog, match="the node's is"):
+        manager.receive_trielog(1, forged_hash, forged)
+    assert manager.head == 0
+    # a push past the node's head: kept while the gap is pulled (the node's own 1..5), then dropped unapplied
+    assert manager.receive_trielog(6, *block(6)) == "deferred"
+    assert manager.head == 5 and manager.block_hash(1) == block(1)[0]
+    assert manager.block_hash(6) is None
