@@ -28,7 +28,7 @@ contract TraceChild {
 contract TraceLib {
     uint256 public slot0;
 
-    function bump(uint256 by) external {
+    function bump(uint256 by) external payable {
         slot0 += by;
     }
 }

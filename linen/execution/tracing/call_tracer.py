@@ -1,7 +1,8 @@
 """geth's callTracer: the tree of message frames (calls, creates, precompile calls) of a transaction.
 
 Each frame is {type, from, to, value, gas, gasUsed, input, output, error, revertReason, calls}; with
-`withLog` also the logs each frame emitted (dropped with a failing frame, as geth does); with
+`withLog` also the logs each frame emitted (dropped with a failing frame, as geth does; `index` is
+the log's index among the transaction's logs (as anvil numbers them), `position` the number of the frame's calls before it); with
 `onlyTopCall` only the transaction's own frame. The top frame's gas is the transaction's gas limit
 and its gasUsed the receipt's, intrinsic gas and refund included.
 """
@@ -25,6 +26,7 @@ class CallTracer(Tracer):
         self._stack: list[dict[str, Any]] = []
         self.root: dict[str, Any] | None = None
         self._pending_log: tuple | None = None
+        self._live_logs = 0  # logs of this transaction still standing (a failing frame takes its own back)
 
     def enter(self, message: Any, parent: Any, call_type: str) -> None:
         if self.only_top_call and self._stack:
@@ -67,9 +69,11 @@ class CallTracer(Tracer):
                 "address": _hex(computation.msg.storage_address),
                 "topics": ["0x" + t.to_bytes(32, "big").hex() for t in topics],
                 "data": _hex(data),
+                "index": hex(self._live_logs),
                 "position": hex(len(frame.get("calls", []))),
             }
         )
+        self._live_logs += 1
 
     def exit(self, message: Any, computation: Any) -> None:
         frame = self._stack.pop()
@@ -90,9 +94,7 @@ class CallTracer(Tracer):
                 reason = revert_reason(output)
                 if reason is not None:
                     frame["revertReason"] = reason
-            frame.pop("logs", None)
-            for child in frame.get("calls", ()):
-                _drop_logs(child)
+            self._live_logs -= _drop_logs(frame)
         if self._stack:
             self._stack[-1].setdefault("calls", []).append(frame)
         else:
@@ -118,7 +120,9 @@ class CallTracer(Tracer):
         return root
 
 
-def _drop_logs(frame: dict[str, Any]) -> None:
-    frame.pop("logs", None)
+def _drop_logs(frame: dict[str, Any]) -> int:
+    """Remove the logs of a failed frame and its children; returns how many there were."""
+    dropped = len(frame.pop("logs", ()))
     for child in frame.get("calls", ()):
-        _drop_logs(child)
+        dropped += _drop_logs(child)
+    return dropped
