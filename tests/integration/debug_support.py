@@ -137,6 +137,10 @@ def run_workload(chains: Chains) -> None:
         ("custom", sign(target, calldata("custom()"), gas=200_000)),
         ("make2", sign(target, calldata("make2(bytes32)", ["bytes32"], [b"\x01" * 32]))),
         ("clear", sign(target, calldata("store(uint256,uint256)", ["uint256", "uint256"], [1, 0]))),
+        ("out_of_gas", sign(target, calldata("store(uint256,uint256)", ["uint256", "uint256"], [5, 5]), gas=26_000)),
+        ("create_reverts", sign(None, "0x6000600060aa5f52fd", gas=100_000)),  # MSTORE then REVERT(0, 0)
+        ("invalid_opcode", sign(None, "0x6001fe", gas=100_000)),
+        ("off_the_end", sign(None, "0x6001600201", gas=100_000)),  # no STOP: the code just ends
         ("transfer", sign("0x000000000000000000000000000000000000c0de", "0x", gas=21_000, value=12345)),
     ]
     for url in (chains.node.url, chains.anvil.url):

@@ -65,6 +65,8 @@ def test_struct_logs_equal_anvils(chains):
     clear = chains.call(chains.node.url, "debug_traceTransaction", chains.hashes["clear"], {})
     assert any(step.get("refund") for step in clear["structLogs"])  # clearing a slot refunds
     assert chains.call(chains.node.url, "debug_traceTransaction", chains.hashes["fail"], {})["failed"] is True
+    oog = chains.call(chains.node.url, "debug_traceTransaction", chains.hashes["out_of_gas"], {})
+    assert oog["failed"] is True and oog["structLogs"][-1]["op"] == "SSTORE"
 
 
 def _without_top_gas(frame: dict) -> dict:
@@ -100,6 +102,13 @@ def test_call_tree_has_every_frame_kind(chains):
     custom = chains.call(chains.node.url, "debug_traceTransaction", chains.hashes["custom"], {"tracer": "callTracer"})
     assert custom["output"].startswith("0x" + keccak(text="Custom(uint256,address)")[:4].hex())
     assert "revertReason" not in custom
+    for name, error in (
+        ("out_of_gas", "out of gas"),
+        ("create_reverts", "execution reverted"),
+        ("invalid_opcode", "invalid opcode: INVALID"),
+    ):
+        frame = chains.call(chains.node.url, "debug_traceTransaction", chains.hashes[name], {"tracer": "callTracer"})
+        assert frame["error"] == error, name
 
 
 def _normalise_prestate(result: dict, coinbase: str, sender: str) -> dict:
@@ -308,7 +317,8 @@ def _cast(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 def test_cast_run_replays_a_transaction(chains):
     out = _cast("run", chains.hashes["nested"], "--rpc-url", chains.node.url)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:] + chains.node.log()
-    assert "delegatecall" in out.stdout.lower() or "DELEGATECALL" in out.stdout
+    assert "[delegatecall]" in out.stdout and "inner reason" in out.stdout and "sha256" in out.stdout
+    assert "Transaction successfully executed" in out.stdout
     assert chains.target[2:].lower() in out.stdout.lower()
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth.exceptions import OutOfGas
+
 from linen.errors import LimitExceeded
 from linen.execution.tracing.core import OPCODE_NAMES, Tracer, error_text
 from linen.execution.tracing.replay import TxRun
@@ -50,7 +52,7 @@ class StructLogger(Tracer):
     def _refund(self, computation: Any) -> int:
         """The transaction-wide refund counter: this frame's, its finished children's and its ancestors'."""
         if not self._frames:
-            self._frames.append([None, 0, 0, 0])
+            self._frames.append([None, 0, 0, 0, -1])
         frame = self._frames[-1]
         if frame[0] is None:
             frame[0] = computation
@@ -59,12 +61,18 @@ class StructLogger(Tracer):
             frame[2], frame[3] = len(children), sum(child.get_gas_refund() for child in children)
         return frame[1] + computation.msg.refund + computation._gas_meter.gas_refunded + frame[3]
 
+    def _pc(self, computation: Any, opcode: int) -> int:
+        counter = computation.code.program_counter
+        if opcode == 0 and self._frames and self._frames[-1][4] == counter:
+            return counter  # the STOP py-evm yields past the end of the code, without moving the counter
+        return counter - 1
+
     def step_start(self, computation: Any, opcode: int) -> None:
         if opcode == 0 and not len(computation.code):  # no code: geth runs no instruction at all
             return
         gas = computation._gas_meter.gas_remaining
         step: dict[str, Any] = {
-            "pc": computation.code.program_counter - 1,
+            "pc": self._pc(computation, opcode),
             "op": OPCODE_NAMES[opcode],
             "gas": gas,
             "gasCost": 0,
@@ -112,7 +120,7 @@ class StructLogger(Tracer):
         base = 0
         if parent is not None and self._frames and self._frames[-1][0] is parent:
             base = self._refund(parent)
-        self._frames.append([None, base, 0, 0])
+        self._frames.append([None, base, 0, 0, -1])
 
     def exit(self, message: Any, computation: Any) -> None:
         if self._frames:
@@ -122,7 +130,11 @@ class StructLogger(Tracer):
         if opcode == 0 and not len(computation.code):
             return
         step, before, at_child, child_gas = self._open.pop()
-        if at_child is None:
+        if self._frames:
+            self._frames[-1][4] = computation.code.program_counter
+        if isinstance(error, OutOfGas):
+            step["gasCost"] = before  # the failing instruction takes all the gas left, as anvil reports it
+        elif at_child is None:
             step["gasCost"] = before - computation._gas_meter.gas_remaining
         else:
             step["gasCost"] = before - at_child
