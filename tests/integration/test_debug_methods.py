@@ -18,7 +18,7 @@ from eth_utils import keccak
 from trie import HexaryTrie
 
 from linen.tools import tool_path
-from tests.helpers import rpc
+from tests.helpers import compile_contracts, rpc
 from tests.integration.debug_support import calldata, run_workload, start_chains
 
 pytestmark = pytest.mark.slow
@@ -183,6 +183,25 @@ def test_trace_call_equals_anvils(chains, tracer):
             assert _normalise_prestate(ours, coinbase, chains.sender) == _normalise_prestate(
                 theirs, ANVIL_COINBASE, chains.sender
             )
+
+
+def test_trace_call_and_access_list_of_a_creation(chains):
+    code = compile_contracts("TraceTarget")["TraceTarget"]["bytecode"]
+    request = {"from": chains.sender, "data": code, "gas": "0x300000"}
+    ours, theirs = chains.both("debug_traceCall", request, "latest", {"tracer": "callTracer"})
+    assert ours["type"] == "CREATE" and _without_top_gas(ours) == _without_top_gas(theirs)
+    ours, theirs = chains.both("debug_traceCall", request, "latest", {})
+    assert [{k: s.get(k) for k in STEP_FIELDS} for s in ours["structLogs"]] == [
+        {k: s.get(k) for k in STEP_FIELDS} for s in theirs["structLogs"]
+    ]
+    ours, theirs = chains.both("eth_createAccessList", request, "latest")
+    assert _as_sets(ours) == _as_sets(theirs)
+    # a list given in the request is kept and extended, as geth and anvil do
+    seeded = _call(
+        chains, "counter()", accessList=[{"address": "0x" + "00" * 19 + "aa", "storageKeys": ["0x" + "00" * 31 + "01"]}]
+    )
+    ours, theirs = chains.both("eth_createAccessList", seeded, "latest")
+    assert _as_sets(ours) == _as_sets(theirs) and len(ours["accessList"]) == 2
 
 
 def test_trace_call_with_state_overrides(chains):
