@@ -5,10 +5,13 @@ block's earlier transactions, a call on the state of the block it names. Options
 `TraceConfig`: no `tracer` is the struct logger (disableStack, disableStorage, enableMemory,
 enableReturnData, limit), "callTracer" (tracerConfig onlyTopCall, withLog) and "prestateTracer"
 (tracerConfig diffMode, disableCode, disableStorage). JavaScript tracers are not supported.
+`timeout` (a Go duration, "10s") stops the trace with ExecutionTimeout; the RPC layer's own
+deadline, if sooner, still applies.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 from eth._utils.address import generate_contract_address
 
 from linen.errors import InvalidParams
+from linen.execution.deadline import execution_deadline
 from linen.execution.pyevm_engine import CALL_GAS_CAP
 from linen.execution.tracing.access_list import AccessListTracer
 from linen.execution.tracing.call_tracer import CallTracer
@@ -44,6 +48,27 @@ def _flag(config: dict, key: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidParams(f"{key}: expected true or false, got {show(value)}")
     return value
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_timeout(value: object) -> float | None:
+    """geth's `timeout` option, a Go duration ("5s", "1m30s", "500ms"), in seconds."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidParams(f'timeout: expected a duration such as "10s", got {show(value)}')
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(value):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if position != len(value):
+        raise InvalidParams(f'timeout: {show(value)} is not a duration such as "10s" or "500ms"')
+    return seconds
 
 
 def _config(value: object, allowed: set[str]) -> dict:
@@ -77,6 +102,7 @@ class _Plan:
             raise InvalidParams(f"tracerConfig: expected an object, got {show(sub)}")
         self.name = name
         self.max_bytes = max_bytes
+        self.timeout = parse_timeout(config.get("timeout"))
         if name == "callTracer":
             unknown = set(sub) - {"onlyTopCall", "withLog"}
             self.args = {"only_top_call": _flag(sub, "onlyTopCall"), "with_log": _flag(sub, "withLog")}
@@ -118,7 +144,8 @@ def debug_trace_transaction(backend: RpcBackend, params: list) -> Any:
     tx_hash, config = expect(params, 1, 1)
     plan = _Plan(_config(config, _CONFIG_FIELDS))
     tracer = plan.make()
-    run = trace_transaction(backend.engine, parse_hash(tx_hash, "transaction hash"), tracer)
+    with execution_deadline(plan.timeout):
+        run = trace_transaction(backend.engine, parse_hash(tx_hash, "transaction hash"), tracer)
     return _result(tracer, run)
 
 
@@ -131,10 +158,11 @@ def _trace_block(backend: RpcBackend, header: Any, config: object) -> list[dict]
         plan.max_bytes = budget
         return plan.make()
 
-    for btx, tracer, run in trace_block(backend.engine, header, make):
-        out.append({"txHash": d(btx.hash), "result": _result(tracer, run)})
-        if isinstance(tracer, StructLogger):
-            budget -= tracer._size
+    with execution_deadline(plan.timeout):
+        for btx, tracer, run in trace_block(backend.engine, header, make):
+            out.append({"txHash": d(btx.hash), "result": _result(tracer, run)})
+            if isinstance(tracer, StructLogger):
+                budget -= tracer._size
     return out
 
 
@@ -161,7 +189,9 @@ def debug_trace_call(backend: RpcBackend, params: list) -> Any:
     overrides = parse_overrides(options.get("stateOverrides"))
     plan = _Plan(options)
     tracer = plan.make()
-    run = trace_call(backend.engine, request, state_header(backend, block), overrides, tracer)
+    header = state_header(backend, block)
+    with execution_deadline(plan.timeout):
+        run = trace_call(backend.engine, request, header, overrides, tracer)
     return _result(tracer, run)
 
 
