@@ -10,6 +10,7 @@ transaction gas limit; anvil gives the gas left after intrinsic gas).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -17,8 +18,8 @@ import rlp
 from eth_utils import keccak
 from trie import HexaryTrie
 
-from linen.tools import tool_path
-from tests.helpers import compile_contracts, rpc
+from linen.tools import node_modules, tool_path
+from tests.helpers import ROOT, compile_contracts, rpc
 from tests.integration.debug_support import calldata, run_workload, start_chains
 
 pytestmark = pytest.mark.slow
@@ -353,3 +354,32 @@ def test_cast_access_list_and_proof(chains):
     assert proof.returncode == 0, proof.stderr
     parsed = json.loads(proof.stdout)
     assert len(parsed["storageProof"]) == 2 and parsed["accountProof"]
+
+
+def test_viem_reads_proofs_and_access_lists(chains):
+    env = dict(os.environ, NODE_PATH=str(node_modules()))
+    data = calldata("store(uint256,uint256)", ["uint256", "uint256"], [6, 6])
+    slot = "0x" + "00" * 31 + "03"
+    out = subprocess.run(
+        [
+            "node",
+            str(ROOT / "tests" / "clients" / "viem_debug_check.js"),
+            chains.node.url,
+            chains.target,
+            slot,
+            chains.sender,
+            data,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    proof = chains.call(chains.node.url, "eth_getProof", chains.target, [slot], "latest")
+    assert result["storageHash"] == proof["storageHash"] and result["nonce"] == int(proof["nonce"], 16)
+    assert result["storageValue"] == str(int(proof["storageProof"][0]["value"], 16))
+    assert result["accountProofLength"] == len(proof["accountProof"])
+    assert [entry["address"].lower() for entry in result["accessList"]] == [chains.target]
