@@ -111,6 +111,8 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
             "ws": node.rpc.ws_url,
             "chainId": node.chain_id,
             "head": node.store.head().block_number,
+            "authRpc": node.rpc.auth_url,  # the write methods, with a JWT signed by jwtSecret
+            "jwtSecret": str(node.config.jwt_secret),
         },
         "accounts": [{"address": a.address, "privateKey": a.private_key} for a in dev_accounts()],
     }
@@ -136,6 +138,8 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
             click.echo(f"postman RPC {info['postman']['rpc']}  (claims as {info['postman']['address']}, dev account 9)")
     click.echo(f"L2 RPC      {node.rpc.url}")
     click.echo(f"L2 WS       {node.rpc.ws_url}")
+    if node.rpc.auth_url:
+        click.echo(f"L2 auth RPC {node.rpc.auth_url}  (write methods; JWT secret {node.config.jwt_secret})")
     click.echo(f"chain id    {node.chain_id}")
     click.echo(f"head block  {info['l2']['head']}")
     click.echo("funded dev accounts (10000 ETH each):")
@@ -158,6 +162,8 @@ def node(**options) -> None:  # type: ignore[no-untyped-def]
         asyncio.run(_run_node(config, lambda n: _describe(n, None)))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # a port in use, a disk that fails at start: one line, no traceback
+        raise click.ClickException(f"the node cannot start: {exc}") from None
 
 
 @main.command()
@@ -169,9 +175,14 @@ def devnet(fresh: bool, **options) -> None:  # type: ignore[no-untyped-def]
         config = _load(**options, default_dir=".linen/devnet")
         if fresh and config.data_dir.exists():
             shutil.rmtree(config.data_dir)
+        from linen.node import usable_data_dir
+
+        usable_data_dir(config.data_dir)
         asyncio.run(_run_devnet(config))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"the devnet cannot start: {exc}") from None
 
 
 @main.command("state-manager")

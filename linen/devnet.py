@@ -81,6 +81,7 @@ class Devnet:
         service = bytes.fromhex(self.deployment.l2_message_service[2:])
         producer = self.node.producer
         producer.config = dataclasses.replace(producer.config, l2_message_service=service)
+        self.node.follow_l1(self.l1.url, bytes.fromhex(self.deployment.rollup[2:]))  # "safe"/"finalized" from L1
         progress("starting the coordinator and a prover controller ...")
         self.pipeline = await loop.run_in_executor(None, self._start_pipeline)
 

@@ -13,7 +13,9 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
+import lmdb
 from eth.constants import BLANK_ROOT_HASH
 from eth_keys import keys
 from eth_utils import ValidationError
@@ -41,6 +43,24 @@ log = logging.getLogger(__name__)
 CHAIN_ID_KEY = b"chain-id"
 AUTH_URL_FILE = "auth-rpc.url"  # the authenticated endpoint's URL, written at each start
 STATE_PULL_PERIOD = 0.5  # seconds between the state manager's looks for new blocks
+
+
+def usable_data_dir(path: Path) -> None:
+    """Create the data dir if needed and prove it is writable; a ConfigError naming the path and the cause if not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"the data dir {path} is a file, not a folder: choose another --data-dir") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create the data dir {path}: {exc.strerror or exc}") from None
+    if not path.is_dir():
+        raise ConfigError(f"the data dir {path} is not a folder: choose another --data-dir")
+    probe = path / ".write-test"
+    try:
+        probe.write_bytes(b"\x00" * 65536)  # a full disk fails here, not in the middle of a block
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"the data dir {path} is not writable: {exc.strerror or exc}") from None
 
 
 def genesis_header(genesis: Genesis, state_root: bytes) -> BlockHeader:
@@ -84,8 +104,11 @@ class Node:
         self.trace_limits = load_trace_limits(config.traces_limits_file)  # refuses a bad file before anything opens
         self.tracer_enabled = config.tracer_enabled
         self.traces_dir = config.traces_dir
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.kv = KeyValueStore(config.data_dir / "chain")
+        usable_data_dir(config.data_dir)
+        try:
+            self.kv = KeyValueStore(config.data_dir / "chain")
+        except lmdb.Error as exc:
+            raise ConfigError(f"cannot open the chain store in {config.data_dir / 'chain'}: {exc}") from None
         self.store = ChainStore(self.kv)
         genesis = self._genesis()
         self.genesis = genesis
@@ -129,6 +152,7 @@ class Node:
         self._pusher = None
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._l1_view = None  # L1FinalityWatcher once the node follows a rollup
         self._loop_thread: int | None = None
 
     # -- set-up -------------------------------------------------------------------------------
@@ -240,10 +264,31 @@ class Node:
         self.producer.listeners.append(on_block)
 
     def safe_block_number(self) -> int:
-        return self.store.head().block_number
+        """The highest block whose data is on L1 when the node follows a rollup (`follow_l1`), else the head."""
+        head = self.store.head().block_number
+        return head if self._l1_view is None else min(self._l1_view.safe, head)
 
     def finalized_block_number(self) -> int:
-        return self.store.head().block_number
+        """The highest block finalized on L1 when the node follows a rollup, else the head."""
+        head = self.store.head().block_number
+        return head if self._l1_view is None else min(self._l1_view.finalized, head)
+
+    def follow_l1(self, l1_url: str, rollup: bytes) -> None:
+        """From now on "safe" and "finalized" follow the rollup on L1 (see linen.l1.finality_watcher)."""
+        from linen.l1.finality_watcher import L1FinalityWatcher
+
+        if self._l1_view is not None:
+            self._l1_view.stop()
+        manager = self.state_manager
+
+        def zk_root_of(number: int) -> bytes | None:
+            assert manager is not None
+            head = manager.head
+            return manager.zk_root(number) if head is not None and number <= head else None
+
+        self._l1_view = L1FinalityWatcher(self.kv, l1_url, rollup, lambda: self.store.head().block_number,
+                                          zk_root_of if manager is not None else None, self.config.l1_poll_interval)
+        self._l1_view.start()
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -257,6 +302,8 @@ class Node:
         if self.rpc.auth_url is not None:  # how local services find the endpoint when its port was picked freely
             (self.config.data_dir / AUTH_URL_FILE).write_text(self.rpc.auth_url + "\n")
         self._producer_task = asyncio.create_task(self._produce_forever(), name="block-producer")
+        if self.config.l1_rpc_url and self.config.l1_rollup_address is not None:
+            self.follow_l1(self.config.l1_rpc_url, self.config.l1_rollup_address)
         if self.config.state_push_url:
             from linen.rpc.auth import load_or_create_secret
             from linen.state.push import TrieLogPusher
@@ -294,6 +341,8 @@ class Node:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._l1_view is not None:
+            await asyncio.to_thread(self._l1_view.stop)
         if self._producer_task is not None:
             await self._producer_task
         if self._state_task is not None:

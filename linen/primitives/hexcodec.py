@@ -4,7 +4,11 @@ Every parser raises `InvalidParams` with a message naming the bad value, never a
 so that hostile input becomes a clear EIP-1474 error.
 """
 
+import re
+
 from linen.errors import InvalidParams
+
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
 
 
 def to_quantity(value: int) -> str:
@@ -29,10 +33,9 @@ def parse_quantity(value: object, name: str = "quantity") -> int:
         raise InvalidParams(f"{name}: expected a 0x-prefixed hex quantity, got {_show(value)}")
     if len(value) > 66:
         raise InvalidParams(f"{name}: quantity longer than 256 bits")
-    try:
-        return int(value[2:], 16)
-    except ValueError:
-        raise InvalidParams(f"{name}: invalid hex quantity {_show(value)}") from None
+    if not _HEX_DIGITS.fullmatch(value[2:]):  # int() would also take "-1", "+1", "1_0" and spaces
+        raise InvalidParams(f"{name}: invalid hex quantity {_show(value)}")
+    return int(value[2:], 16)
 
 
 def parse_data(value: object, name: str = "data", size: int | None = None) -> bytes:

@@ -10,11 +10,12 @@ plus a base fee and a priority fee that clears the profitability rule, and
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import rlp
 
-from linen.errors import InvalidParams, ResourceNotFound
+from linen.errors import InvalidParams, LimitExceeded, ResourceNotFound
 from linen.execution.tracer import conflated
 from linen.execution.tracer.counts import conflate_counts
 from linen.primitives.hexcodec import parse_hash
@@ -25,6 +26,7 @@ from linen.rpc.format import d, q
 from linen.rpc.params import expect, parse_call_request, parse_u64, show
 
 MAX_CONFLATED_RANGE = 10_000  # blocks one conflated request may span
+MAX_TRACE_FILES = 100_000  # files in the traces dir before trace writing refuses (retention removes old ones)
 WORST_CASE_SIGNATURE = [b"\x01", b"\xff" * 32, b"\xff" * 32]  # v, r, s: incompressible, as a real one
 
 
@@ -92,12 +94,19 @@ def linea_generate_conflated_traces_to_file_v2(backend: RpcBackend, params: list
     name = conflated.file_name(start, end)
     path = backend.traces_dir / name
     if not path.exists():
+        if backend.traces_dir.is_dir() and _count_files(backend.traces_dir) >= MAX_TRACE_FILES:
+            raise LimitExceeded(f"{backend.traces_dir} already holds {MAX_TRACE_FILES} trace files: remove old ones")
         traces = _traces_or_error(conflated.collect, backend.store, backend.chain_id, start, end)
         backend.traces_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
         tmp.write_bytes(conflated.encode(traces))
         tmp.replace(path)
     return {"tracesEngineVersion": conflated.TRACES_ENGINE_VERSION, "conflatedTracesFileName": name}
+
+
+def _count_files(folder: Path) -> int:
+    with os.scandir(folder) as entries:
+        return sum(1 for _ in entries)
 
 
 def _estimated_envelope(backend: RpcBackend, request, gas: int, tip: int, max_fee: int) -> bytes:  # type: ignore[no-untyped-def]

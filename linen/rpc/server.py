@@ -33,6 +33,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Content-Type",
     "Access-Control-Max-Age": "600",
 }
+READ_TIMEOUT_SECONDS = 30.0  # geth's ReadTimeout: the longest a request body may take to arrive
 WS_HEARTBEAT_SECONDS = 30.0  # pings find dead peers whose subscriptions would otherwise queue forever
 INFO_TEXT = "linen JSON-RPC: POST requests to this URL, or open a WebSocket on it\n"
 
@@ -102,7 +103,10 @@ class RpcServer:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_route("*", "/", self._root)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # geth's IdleTimeout: a connection with no request in flight (a fresh one included, and one dribbling
+        # its headers) is closed after this; bodies have READ_TIMEOUT_SECONDS at most.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=self.backend.limits.idle_timeout_seconds)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:
@@ -123,7 +127,8 @@ class RpcServer:
     async def _start_auth(self, auth: AuthEndpoint) -> None:
         app = web.Application()
         app.router.add_post("/", self._auth_http)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=self.backend.limits.idle_timeout_seconds)
         await runner.setup()
         try:
             await web.TCPSite(runner, auth.host, auth.port).start()
@@ -191,11 +196,12 @@ class RpcServer:
         if request.content_length is not None and request.content_length > limit:
             return None
         chunks, size = [], 0
-        async for chunk in request.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
+        async with asyncio.timeout(min(READ_TIMEOUT_SECONDS, self.backend.limits.idle_timeout_seconds)):
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
         return b"".join(chunks)
 
     async def _auth_http(self, request: web.Request) -> web.Response:
@@ -207,7 +213,12 @@ class RpcServer:
 
     async def _http(self, request: web.Request, dispatcher: Dispatcher | None = None) -> web.Response:
         limit = self.backend.limits.max_request_bytes
-        body = await self._read_body(request, limit)
+        try:
+            body = await self._read_body(request, limit)
+        except TimeoutError:
+            if request.transport is not None:  # no lingering for the rest of a body that is not coming
+                request.protocol.force_close()
+            return web.Response(status=408, text="the request body did not arrive in time\n", headers=CORS_HEADERS)
         if body is None:
             size = request.content_length
             message = f"request body {'of ' + str(size) + ' bytes ' if size else ''}exceeds the limit of {limit} bytes"

@@ -114,6 +114,8 @@ class Connection:
                 raise InvalidParams(
                     f"logs subscription: expected an object with address and topics, got {show(options)}"
                 )
+            # cast always sends fromBlock/toBlock; geth ignores them for a subscription, which follows new blocks
+            options = {k: v for k, v in options.items() if k not in ("fromBlock", "toBlock")}
             unknown = set(options) - {"address", "topics"}
             if unknown:
                 raise InvalidParams(

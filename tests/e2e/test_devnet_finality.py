@@ -7,6 +7,7 @@ controller inside `linen devnet`, proofs made by `python -m linen.prover.prove` 
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import pytest
@@ -47,8 +48,34 @@ def blob_of_block(devnet: DevnetProcess, number: int) -> bytes:
     return blob
 
 
+class TagSampler:
+    """Samples (safe, finalized, head) from the L2 every 200 ms: the tags must follow L1 and never move back."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.samples, self._stop = url, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                finalized = int(call(self.url, "eth_getBlockByNumber", "finalized", False)["number"], 16)
+                safe = int(call(self.url, "eth_getBlockByNumber", "safe", False)["number"], 16)
+                head = int(call(self.url, "eth_blockNumber"), 16)
+                self.samples.append((safe, finalized, head))
+            except (AssertionError, OSError):
+                pass
+            time.sleep(0.2)
+
+    def stop(self) -> list[tuple[int, int, int]]:
+        self._stop.set()
+        self._thread.join(5)
+        return self.samples
+
+
 def test_transfers_reach_a_blob_on_l1_and_finality(tmp_path):
     devnet = DevnetProcess(tmp_path / "devnet").start()
+    tags = TagSampler(devnet.l2)
     try:
         w3 = l2_web3(devnet.l2)
         alice, bob = dev_accounts()[1], dev_accounts()[2]
@@ -93,8 +120,22 @@ def test_transfers_reach_a_blob_on_l1_and_finality(tmp_path):
         # 5. L1's finalized block and state root are the state manager's
         assert devnet.finalized_block() == finalized
         assert devnet.l1_state_root(finalized) == devnet.zk_root(finalized)
+
+        # 6. "finalized" and "safe" follow L1 (issue 13): the L2 reports L1's finalized block once it has
+        # seen it, "safe" (data on L1) is never behind it, and neither ever moves back
+        deadline = time.time() + 15
+        while time.time() < deadline and (not tags.samples or tags.samples[-1][1] < finalized):
+            time.sleep(0.2)
+        samples = tags.stop()
+        assert samples and samples[-1][1] >= finalized, samples[-5:]
+        assert samples[-1][1] <= devnet.finalized_block()
+        assert any(f < h for _, f, h in samples), "finalized was always the head: it does not follow L1"
+        for (safe, fin, head), (later_safe, later_fin, _) in zip(samples, samples[1:], strict=False):
+            assert later_safe >= safe and later_fin >= fin, (safe, fin, later_safe, later_fin)
+            assert fin <= safe <= head
         assert devnet.stop() == 0
     finally:
+        tags.stop()
         if devnet.proc is not None and devnet.proc.poll() is None:
             devnet.kill()
         devnet.stop_l1()
