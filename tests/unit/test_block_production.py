@@ -210,3 +210,19 @@ def test_calls_stop_at_their_deadline_and_the_gas_cap(node):
     result = node.engine.call(CallRequest(sender=loop.sender, to=None, data=loop.data, gas=10**18), head, {},
                               gas_cap=100_000)
     assert not result.success and result.gas_used == 100_000
+
+
+def test_trace_files_stop_at_their_quota(node, monkeypatch):
+    from linen.errors import LimitExceeded
+    from linen.rpc import linea
+
+    node.submit_raw_transaction(signers()[0].sign(to=signers()[1].address, value=1))
+    node.producer.produce_block()
+    node.submit_raw_transaction(signers()[0].sign(to=signers()[1].address, value=1, nonce=1))
+    node.producer.produce_block()
+    monkeypatch.setattr(linea, "MAX_TRACE_FILES", 1)
+    write = linea.WRITE_METHODS["linea_generateConflatedTracesToFileV2"]
+    first = write(node, [{"startBlockNumber": 1, "endBlockNumber": 1}])
+    assert write(node, [{"startBlockNumber": 1, "endBlockNumber": 1}]) == first  # the same range: reused
+    with pytest.raises(LimitExceeded, match="already holds 1 trace files"):
+        write(node, [{"startBlockNumber": 1, "endBlockNumber": 2}])
