@@ -205,6 +205,16 @@ def test_trace_call_and_access_list_of_a_creation(chains):
     assert _as_sets(ours) == _as_sets(theirs) and len(ours["accessList"]) == 2
 
 
+def test_opcode_names_equal_anvils(chains):
+    """Prague's newer instructions and the renamed ones (0x20 KECCAK256, 0x44 DIFFICULTY), on code put in by an override."""
+    code = "0x44505f5f20505f5f5c505f5f5d5f5f5f5e4a50495046504800"
+    where = "0x" + "ab" * 20
+    request = {"from": chains.sender, "to": where, "gas": "0x100000"}
+    ours, theirs = chains.both("debug_traceCall", request, "latest", {"stateOverrides": {where: {"code": code}}})
+    assert [s["op"] for s in ours["structLogs"]] == [s["op"] for s in theirs["structLogs"]]
+    assert [s["gasCost"] for s in ours["structLogs"]] == [s["gasCost"] for s in theirs["structLogs"]]
+
+
 def test_trace_call_with_state_overrides(chains):
     request = _call(chains, "data(uint256)", ["uint256"], [9], gas="0x100000")
     slot = "0x" + keccak((9).to_bytes(32, "big") + (1).to_bytes(32, "big")).hex()

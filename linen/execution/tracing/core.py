@@ -8,6 +8,7 @@ the wrappers only pass through, so the transactions replayed before a traced one
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from eth.exceptions import (
@@ -30,7 +31,7 @@ from eth.vm.logic.invalid import InvalidOpcode
 from linen.execution.recording import RecordingComputation, RecordingPragueState
 
 # geth's names where py-evm's differ.
-_RENAMES = {"SHA3": "KECCAK256"}
+_RENAMES = {"SHA3": "KECCAK256", "PREVRANDAO": "DIFFICULTY"}  # geth and anvil still call 0x44 DIFFICULTY
 
 
 def opcode_name(opcode: int) -> str:
@@ -63,9 +64,10 @@ def error_text(error: BaseException) -> str:
         return "out of gas"
     if isinstance(error, InvalidJumpDestination):
         return "invalid jump destination"
-    if isinstance(error, InvalidInstruction):
-        text = str(error)
-        return "invalid opcode: INVALID" if "0xfe" in text.lower() else f"invalid opcode: {text}"
+    if isinstance(error, InvalidInstruction):  # py-evm: "Invalid opcode 0xc @ 0"
+        found = re.search(r"0x([0-9a-fA-F]+)", str(error))
+        opcode = int(found.group(1), 16) if found else 0xFE
+        return f"invalid opcode: {OPCODE_NAMES[opcode] if opcode < 256 else 'INVALID'}"
     if isinstance(error, InsufficientStack):
         return "stack underflow"
     if isinstance(error, FullStack):
