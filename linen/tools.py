@@ -14,6 +14,7 @@ TOOLS_DIR = Path(__file__).resolve().parent.parent / "tools" / "node_modules"
 _BINARIES = {
     "anvil": TOOLS_DIR / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil",
     "cast": TOOLS_DIR / "@foundry-rs" / "cast-linux-amd64" / "bin" / "cast",
+    "forge": TOOLS_DIR / "@foundry-rs" / "forge-linux-amd64" / "bin" / "forge",
 }
 
 
