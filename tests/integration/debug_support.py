@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from eth._utils.address import generate_contract_address
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
@@ -110,9 +111,9 @@ def run_workload(chains: Chains) -> None:
     artefacts = compile_contracts("TraceTarget")
     nonce = 0
 
-    def sign(to: str | None, data: str, gas: int = 1_000_000, value: int = 0) -> str:
+    def sign(to: str | None, data: str, gas: int = 1_000_000, value: int = 0, **extra: object) -> str:
         nonlocal nonce
-        tx = {
+        tx = extra | {
             "chainId": CHAIN_ID,
             "nonce": nonce,
             "maxFeePerGas": 3 * 10**9,
@@ -128,6 +129,12 @@ def run_workload(chains: Chains) -> None:
 
     target = "0x" + keccak(bytes.fromhex("d694") + bytes.fromhex(chains.sender[2:]) + b"\x80")[12:].hex()
     chains.target = target
+    # EIP-7702: dev account 7 delegates to the TraceChild that `nested` creates (the target's third creation)
+    child = generate_contract_address(bytes.fromhex(target[2:]), 2)
+    delegating = dev_accounts()[7]
+    authorization = Account.sign_authorization(
+        {"chainId": CHAIN_ID, "address": to_checksum_address(child), "nonce": 0}, delegating.private_key
+    )
     steps = [
         ("deploy", sign(None, artefacts["TraceTarget"]["bytecode"], gas=3_000_000)),
         ("store", sign(target, calldata("store(uint256,uint256)", ["uint256", "uint256"], [1, 5]))),
@@ -141,6 +148,16 @@ def run_workload(chains: Chains) -> None:
         ("create_reverts", sign(None, "0x6000600060aa5f52fd", gas=100_000)),  # MSTORE then REVERT(0, 0)
         ("invalid_opcode", sign(None, "0x6001fe", gas=100_000)),
         ("off_the_end", sign(None, "0x6001600201", gas=100_000)),  # no STOP: the code just ends
+        ("selfdestruct", sign(None, "0x73" + "c0de" * 10 + "ff", gas=200_000, value=1000)),  # in its constructor
+        (
+            "set_code",
+            sign(
+                delegating.address,
+                calldata("set(uint256)", ["uint256"], [77]),
+                gas=200_000,
+                authorizationList=[authorization],
+            ),
+        ),
         ("transfer", sign("0x000000000000000000000000000000000000c0de", "0x", gas=21_000, value=12345)),
     ]
     for url in (chains.node.url, chains.anvil.url):

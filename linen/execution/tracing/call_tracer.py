@@ -1,6 +1,7 @@
 """geth's callTracer: the tree of message frames (calls, creates, precompile calls) of a transaction.
 
-Each frame is {type, from, to, value, gas, gasUsed, input, output, error, revertReason, calls}; with
+Each frame is {type, from, to, value, gas, gasUsed, input, output, error, revertReason, calls}, and a
+SELFDESTRUCT is a frame of its own (to the beneficiary, with the balance sent, no gas); with
 `withLog` also the logs each frame emitted (dropped with a failing frame, as geth does; `index` is
 the log's index among the transaction's logs (as anvil numbers them), `position` the number of the frame's calls before it); with
 `onlyTopCall` only the transaction's own frame. The top frame's gas is the transaction's gas limit
@@ -26,6 +27,7 @@ class CallTracer(Tracer):
         self._stack: list[dict[str, Any]] = []
         self.root: dict[str, Any] | None = None
         self._pending_log: tuple | None = None
+        self._pending_selfdestruct: tuple | None = None
         self._live_logs = 0  # logs of this transaction still standing (a failing frame takes its own back)
 
     def enter(self, message: Any, parent: Any, call_type: str) -> None:
@@ -50,6 +52,16 @@ class CallTracer(Tracer):
         self._stack.append(frame)
 
     def step_start(self, computation: Any, opcode: int) -> None:
+        if opcode == 0xFF and self._stack and self._stack[-1] and computation._stack.values:
+            beneficiary = computation._stack.values[-1]
+            beneficiary = beneficiary if isinstance(beneficiary, int) else int.from_bytes(beneficiary, "big")
+            address = bytes(computation.msg.storage_address)
+            self._pending_selfdestruct = (
+                address,
+                (beneficiary % 2**160).to_bytes(20, "big"),
+                computation.state.get_balance(address),
+            )
+            return
         if not self.with_log or not 0xA0 <= opcode <= 0xA4 or not self._stack or not self._stack[-1]:
             return
         values = [v if isinstance(v, int) else int.from_bytes(v, "big") for v in computation._stack.values[::-1]]
@@ -58,6 +70,22 @@ class CallTracer(Tracer):
             self._pending_log = (values[0], values[1], values[2 : 2 + topics])
 
     def step_end(self, computation: Any, opcode: int, error: Any) -> None:
+        if opcode == 0xFF:
+            destructed, self._pending_selfdestruct = self._pending_selfdestruct, None
+            if destructed is not None and error is None and not self.only_top_call:
+                address, beneficiary, balance = destructed
+                self._stack[-1].setdefault("calls", []).append(
+                    {
+                        "from": _hex(address),
+                        "gas": "0x0",
+                        "gasUsed": "0x0",
+                        "to": _hex(beneficiary),
+                        "input": "0x",
+                        "value": hex(balance),
+                        "type": "SELFDESTRUCT",
+                    }
+                )
+            return
         pending, self._pending_log = self._pending_log, None
         if pending is None or error is not None:
             return

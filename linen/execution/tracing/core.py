@@ -31,6 +31,7 @@ from eth.vm.logic.invalid import InvalidOpcode
 from linen.execution.recording import RecordingComputation, RecordingPragueState
 
 # geth's names where py-evm's differ.
+_UNNAMED = {0xFF: "SELFDESTRUCT"}
 _RENAMES = {"SHA3": "KECCAK256", "PREVRANDAO": "DIFFICULTY"}  # geth and anvil still call 0x44 DIFFICULTY
 
 
@@ -39,6 +40,8 @@ def opcode_name(opcode: int) -> str:
     if fn is None:
         return "INVALID" if opcode == 0xFE else f"opcode {opcode:#x} not defined"
     mnemonic = fn.mnemonic
+    if mnemonic.startswith("0x"):  # py-evm's SELFDESTRUCT is a bare function without a mnemonic
+        return _UNNAMED.get(opcode, mnemonic)
     return _RENAMES.get(mnemonic, mnemonic)
 
 
