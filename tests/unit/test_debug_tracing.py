@@ -76,6 +76,11 @@ def test_struct_log_bounds(chain):
         trace_transaction(backend.engine, tx_hash, StructLogger(max_bytes=200))
     limited = debug.debug_trace_transaction(backend, ["0x" + tx_hash.hex(), {"limit": 2}])
     assert len(limited["structLogs"]) == 2
+    full = debug.debug_trace_transaction(backend, ["0x" + tx_hash.hex()])
+    assert limited["structLogs"] == full["structLogs"][:2] and limited["gas"] == full["gas"]
+    # a limit keeps the output small, so the size bound does not stop a long transaction
+    small = StructLogger(limit=1, max_bytes=200)
+    assert trace_transaction(backend.engine, tx_hash, small).gas_used == full["gas"] and len(small.logs) == 1
     bare = debug.debug_trace_transaction(backend, ["0x" + tx_hash.hex(), {"disableStack": True, "enableMemory": True}])
     assert all("stack" not in step for step in bare["structLogs"])
     assert any(step.get("memory") for step in bare["structLogs"])

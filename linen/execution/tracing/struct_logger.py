@@ -79,6 +79,9 @@ class StructLogger(Tracer):
             "depth": computation.msg.depth + 1,
         }
         refund = self._refund(computation)
+        if self.limit and len(self.logs) >= self.limit:  # past `limit`: only the gas bookkeeping goes on
+            self._open.append([step, gas, None, 0])
+            return
         if refund:
             step["refund"] = refund
         size = 80
@@ -104,13 +107,14 @@ class StructLogger(Tracer):
             step["storage"] = dict(storage)
             size += 140 * len(storage)
         self._size += size
-        if len(self.logs) >= self.max_steps or self._size > self.max_bytes:
+        if len(self.logs) >= self.max_steps:
+            raise LimitExceeded(f"trace too large: more than {self.max_steps} steps; use a `limit` or the callTracer")
+        if self._size > self.max_bytes:
             raise LimitExceeded(
-                f"trace too large: more than {len(self.logs)} steps or {self.max_bytes} bytes of struct logs; "
-                "use disableStack/disableStorage, a `limit`, or the callTracer"
+                f"trace too large: more than {self.max_bytes} bytes of struct logs; "
+                "use disableStack/disableStorage/enableMemory=false, a `limit`, or the callTracer"
             )
-        if not self.limit or len(self.logs) < self.limit:
-            self.logs.append(step)
+        self.logs.append(step)
         self._open.append([step, gas, None, 0])
 
     def enter(self, message: Any, parent: Any, call_type: str) -> None:
