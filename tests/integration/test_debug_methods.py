@@ -72,6 +72,16 @@ def test_struct_logs_equal_anvils(chains):
     assert oog["failed"] is True and oog["structLogs"][-1]["op"] == "SSTORE"
 
 
+def test_struct_log_memory_and_return_data_equal_anvils(chains):
+    config = {"enableMemory": True, "enableReturnData": True, "disableStack": True}
+    ours, theirs = _trace_both(chains, chains.hashes["nested"], config)
+    assert len(ours["structLogs"]) == len(theirs["structLogs"])
+    for step, expected in zip(ours["structLogs"], theirs["structLogs"], strict=True):
+        assert "stack" not in step
+        assert step["memory"] == [word[2:] for word in expected["memory"]]  # geth: no 0x on memory words
+        assert step["returnData"] == expected["returnData"]
+
+
 def _without_top_gas(frame: dict) -> dict:
     return {k: v for k, v in frame.items() if k != "gas"}
 
@@ -130,9 +140,14 @@ def _normalise_prestate(result: dict, coinbase: str, sender: str) -> dict:
     return {"pre": out[0], "post": out[1]} if diff else out[0]
 
 
-@pytest.mark.parametrize("diff_mode", [False, True], ids=["prestate", "diffMode"])
-def test_prestate_tracer_equals_anvils(chains, diff_mode):
-    config = {"tracer": "prestateTracer", "tracerConfig": {"diffMode": diff_mode}}
+@pytest.mark.parametrize(
+    "tracer_config",
+    [{}, {"diffMode": True}, {"disableCode": True, "disableStorage": True}, {"diffMode": True, "disableCode": True}],
+    ids=["prestate", "diffMode", "noCodeNoStorage", "diffModeNoCode"],
+)
+def test_prestate_tracer_equals_anvils(chains, tracer_config):
+    diff_mode = tracer_config.get("diffMode", False)
+    config = {"tracer": "prestateTracer", "tracerConfig": tracer_config}
     coinbase = _linen_coinbase(chains)
     for name, tx_hash in chains.hashes.items():
         ours, theirs = _trace_both(chains, tx_hash, config)
@@ -141,7 +156,9 @@ def test_prestate_tracer_equals_anvils(chains, diff_mode):
         ), name
     store = chains.call(chains.node.url, "debug_traceTransaction", chains.hashes["store"], config)
     slot = "0x" + keccak((1).to_bytes(32, "big") + (1).to_bytes(32, "big")).hex()
-    if diff_mode:
+    if tracer_config.get("disableStorage"):
+        assert "storage" not in store[chains.target]
+    elif diff_mode:
         assert store["post"][chains.target]["storage"] == {slot: "0x" + "00" * 31 + "05"}
     else:
         assert store[chains.target]["storage"] == {slot: "0x" + "00" * 32}
