@@ -23,9 +23,9 @@ from linen.execution.deadline import execution_deadline
 from linen.execution.pyevm_engine import CALL_GAS_CAP
 from linen.execution.tracing.access_list import AccessListTracer
 from linen.execution.tracing.call_tracer import CallTracer
-from linen.execution.tracing.core import Tracer, error_text
+from linen.execution.tracing.core import Tracer, TracingComputation, error_text
 from linen.execution.tracing.prestate import PrestateTracer
-from linen.execution.tracing.replay import TxRun, trace_block, trace_call, trace_transaction
+from linen.execution.tracing.replay import trace_block, trace_call, trace_transaction
 from linen.execution.tracing.struct_logger import MAX_OUTPUT_BYTES, MAX_STEPS, StructLogger
 from linen.primitives.hexcodec import parse_hash
 from linen.rpc.backend import RpcBackend
@@ -136,17 +136,13 @@ class _Plan:
         return StructLogger(**self.args, max_steps=MAX_STEPS, max_bytes=self.max_bytes)
 
 
-def _result(tracer: Tracer, run: TxRun) -> Any:
-    return tracer.result(run)  # type: ignore[attr-defined]
-
-
 def debug_trace_transaction(backend: RpcBackend, params: list) -> Any:
     tx_hash, config = expect(params, 1, 1)
     plan = _Plan(_config(config, _CONFIG_FIELDS))
     tracer = plan.make()
     with execution_deadline(plan.timeout):
         run = trace_transaction(backend.engine, parse_hash(tx_hash, "transaction hash"), tracer)
-    return _result(tracer, run)
+    return tracer.result(run)
 
 
 def _trace_block(backend: RpcBackend, header: Any, config: object) -> list[dict]:
@@ -160,9 +156,9 @@ def _trace_block(backend: RpcBackend, header: Any, config: object) -> list[dict]
 
     with execution_deadline(plan.timeout):
         for btx, tracer, run in trace_block(backend.engine, header, make):
-            out.append({"txHash": d(btx.hash), "result": _result(tracer, run)})
+            out.append({"txHash": d(btx.hash), "result": tracer.result(run)})
             if isinstance(tracer, StructLogger):
-                budget -= tracer._size
+                budget -= tracer.size
     return out
 
 
@@ -192,17 +188,14 @@ def debug_trace_call(backend: RpcBackend, params: list) -> Any:
     header = state_header(backend, block)
     with execution_deadline(plan.timeout):
         run = trace_call(backend.engine, request, header, overrides, tracer)
-    return _result(tracer, run)
+    return tracer.result(run)
 
 
 # -- eth_createAccessList ------------------------------------------------------------------------------
 MAX_ACCESS_LIST_ROUNDS = 16
 
 
-def _precompiles() -> frozenset[bytes]:
-    from linen.execution.tracing.core import TracingComputation
-
-    return frozenset(bytes(a) for a in TracingComputation.get_precompiles())
+PRECOMPILES = frozenset(bytes(address) for address in TracingComputation.get_precompiles())
 
 
 def eth_create_access_list(backend: RpcBackend, params: list) -> dict:
@@ -221,7 +214,7 @@ def eth_create_access_list(backend: RpcBackend, params: list) -> dict:
         if override is not None and override.nonce is not None:
             nonce = override.nonce
         target = generate_contract_address(request.sender, nonce)
-    excluded = frozenset({request.sender, target}) | _precompiles()
+    excluded = frozenset({request.sender, target}) | PRECOMPILES
     previous = AccessListTracer(request.access_list, excluded)
     for _ in range(MAX_ACCESS_LIST_ROUNDS):
         access_list = previous.access_list()

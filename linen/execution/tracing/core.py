@@ -103,6 +103,10 @@ class Tracer:
     def exit(self, message: Any, computation: Any) -> None:
         pass
 
+    def result(self, run: Any) -> Any:
+        """The JSON-ready result for the finished run (a `replay.TxRun`)."""
+        return None
+
 
 class _TracingOpcode:
     __slots__ = ("inner", "opcode", "mnemonic")
@@ -179,26 +183,3 @@ class TracingPragueState(RecordingPragueState):
     computation_class = TracingComputation
     tracer: Tracer | None = None
     pending_call_op: str | None = None
-
-
-class MultiTracer(Tracer):
-    """Several tracers on one run (e.g. the struct logger and the call-type bookkeeping)."""
-
-    def __init__(self, *tracers: Tracer) -> None:
-        self.tracers = tracers
-
-    def step_start(self, computation: Any, opcode: int) -> None:
-        for tracer in self.tracers:
-            tracer.step_start(computation, opcode)
-
-    def step_end(self, computation: Any, opcode: int, error: VMError | None) -> None:
-        for tracer in self.tracers:
-            tracer.step_end(computation, opcode, error)
-
-    def enter(self, message: Any, parent: Any, call_type: str) -> None:
-        for tracer in self.tracers:
-            tracer.enter(message, parent, call_type)
-
-    def exit(self, message: Any, computation: Any) -> None:
-        for tracer in self.tracers:
-            tracer.exit(message, computation)

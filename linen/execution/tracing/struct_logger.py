@@ -145,6 +145,11 @@ class StructLogger(Tracer):
         if error is not None and opcode != 0xFD and not _is_revert(error):
             step["error"] = error_text(error)
 
+    @property
+    def size(self) -> int:
+        """An estimate of the JSON size of the steps kept so far, in bytes."""
+        return self._size
+
     def result(self, run: TxRun) -> dict[str, Any]:
         return {
             "gas": run.gas_used,
