@@ -46,7 +46,7 @@ class PrestateTracer(Tracer):
         return out
 
     def result(self, run: TxRun) -> dict[str, Any]:
-        diff = run.state.account_db.collect_diff()
+        diff = dict(sorted(run.state.account_db.collect_diff().items()))  # geth's JSON maps come out sorted
         if not self.diff_mode:
             return {
                 _hex(address): self._account(
