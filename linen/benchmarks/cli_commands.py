@@ -1,4 +1,4 @@
-"""`linen bench blob-density`, `l1-costs` and `bridge-latency`: click commands the `bench` group in cli.py adds.
+"""`linen bench blob-density`, `l1-costs`, `bridge-latency` and `hostile`: click commands the `bench` group in cli.py adds.
 
 Kept here so the benchmarks' options live beside the benchmarks; cli.py registers them with
 `register(bench)`. The imports of the benchmarks themselves wait until a command runs.
@@ -55,7 +55,25 @@ def bridge_latency(messages: int, seconds: float, claim_timeout: float, out: Pat
     run(messages, seconds, out, claim_timeout, keep_workdir)
 
 
-COMMANDS = (blob_density, l1_costs, bridge_latency)
+@click.command("hostile")
+@click.option("--budget", type=float, default=120.0, show_default=True,
+              help="Seconds for the whole run (each phase its share); a hard stop follows 30 s later.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--kills", type=int, default=5, show_default=True, help="kill -9s of the node under load (at most).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/hostile.json"),
+              show_default=True)
+@click.option("--keep-workdir", is_flag=True, help="Keep the temp dir (node data and log).")
+@click.option("--strict", is_flag=True, help="Exit 1 on crashes, lost receipts or internal errors.")
+def hostile(budget: float, seed: int, kills: int, out: Path, keep_workdir: bool, strict: bool) -> None:
+    """Attack a fresh node: fuzz every RPC method, send bad transactions, kill -9 it under load."""
+    from linen.benchmarks.hostile import run, strict_failures
+
+    result = run(budget, seed, kills, out, keep_workdir)
+    if strict and strict_failures(result):
+        raise click.ClickException("strict: " + ", ".join(strict_failures(result)))
+
+
+COMMANDS = (blob_density, l1_costs, bridge_latency, hostile)
 
 
 def register(group: click.Group) -> None:
