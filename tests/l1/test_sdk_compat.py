@@ -87,3 +87,55 @@ def _type(item: dict) -> str:
     if item["type"].startswith("tuple"):
         return "(" + ",".join(_type(c) for c in item["components"]) + ")" + item["type"][5:]
     return item["type"]
+
+
+def test_the_linea_sdk_itself_claims_a_finalized_message_with_its_proof(l1_w3, l2_w3, artifacts, test_artifacts):
+    """The SDK, unmodified, on anvil: the L2 messages of two real L2 blocks finalized on L1 (the offsets name
+    those blocks); it takes the proof path, finds the root, claims, and sees it CLAIMED."""
+    import json
+    import os
+    import subprocess
+
+    from linen.l1.finalization import ShnarfData
+    from linen.protocol.calldata_submission import compute_calldata_submission
+    from linen.protocol.messaging import build_l2_message_trees, encode_l2_messaging_blocks_offsets, l2_message_proof
+    from linen.tools import node_modules
+    from tests.helpers import ROOT
+    from tests.l1.support import RollupEnv
+
+    rollup = RollupEnv.deploy(l1_w3, artifacts)
+    rollup.send(rollup.rollup.functions.sendMessage(USER.address, 0, b""), sender=USER, value=10**18)
+    service = deploy_l2_service(l2_w3, artifacts, MIN_FEE)
+    recipients = [Web3.to_checksum_address(keccak(bytes([i]) * 20)[:20]) for i in range(3)]
+    sent = []
+    for to in recipients:  # three messages in three L2 blocks; the postman fee is 0
+        receipt = transact(l2_w3, USER.private_key, service.functions.sendMessage(to, MIN_FEE, b""), MIN_FEE + 10**15)
+        (event,) = events(service, "MessageSent", receipt)
+        sent.append((receipt["blockNumber"], bytes(event.args._messageHash)))
+    hashes = [h for _, h in sent]
+    data, snark, root = b"\0" * 32, b"\x71" * 32, b"\x72" * 32
+    submission = compute_calldata_submission(rollup.genesis_shnarf, snark, root, data)
+    rollup.send(rollup.rollup.functions.submitDataAsCalldata((root, snark, data), rollup.genesis_shnarf,
+                                                               submission.shnarf))
+    last = sent[-1][0]
+    rollup.send(rollup.finalize_call(rollup.finalization_for(
+        None, last, shnarf_data=ShnarfData(rollup.genesis_shnarf, snark, root, submission.x, submission.y),
+        l2_merkle_roots=tuple(build_l2_message_trees(hashes)),
+        l2_messaging_blocks_offsets=encode_l2_messaging_blocks_offsets(1, [b for b, _ in sent]),
+    )))
+    args = {"l1": l1_w3.provider.endpoint_uri, "l2": l2_w3.provider.endpoint_uri, "rollup": rollup.rollup.address,
+            "l2MessageService": service.address, "key": POSTMAN.private_key, "messageHash": "0x" + hashes[1].hex()}
+    done = subprocess.run(["node", str(ROOT / "tests" / "clients" / "linea_sdk_claim.js"), json.dumps(args)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "NODE_PATH": str(node_modules())})
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["migrationBlock"] >= 1 and result["proofPath"] is True
+    assert result["legacyStatus"] == "UNKNOWN" and result["statusBefore"] == "CLAIMABLE"
+    expected_root, leaf_index, siblings = l2_message_proof(hashes, 1)
+    assert result["proof"]["root"] == "0x" + expected_root.hex() and result["proof"]["leafIndex"] == leaf_index
+    assert result["proof"]["siblings"] == ["0x" + s.hex() for s in siblings]
+    assert result["claim"]["status"] == 1 and result["statusAfter"] == "CLAIMED"
+    assert l1_w3.eth.get_balance(recipients[1]) == 10**15
+    # a second claim is refused at estimation: MessageAlreadyClaimed(2), the message's number
+    already = "0x" + keccak(b"MessageAlreadyClaimed(uint256)")[:4].hex() + f"{2:064x}"
+    assert f'data="{already}"' in result["secondClaim"], result["secondClaim"]
