@@ -27,6 +27,7 @@ from linen.devaccounts import operator_dev_account
 from linen.execution.tracer import conflated
 from linen.l1.artifacts import compile_contracts as compile_linen_contracts
 from linen.prover.backends.execution import InvalidExecutionRequest, prove_execution
+from linen.rpc.auth import read_secret
 from tests.helpers import ROOT, compile_contracts
 from tests.unit.chainkit import CHAIN_ID, Signer, make_node, signers
 
@@ -59,6 +60,8 @@ class InProcessNode:
         self._run(self.node.start())
         self.url = self.node.rpc.url
         self.client = RpcClient(self.url)
+        # the coordinator's view: the authenticated endpoint, where trace files can be asked for
+        self.auth_client = RpcClient(self.node.rpc.auth_url, secret=read_secret(self.node.config.jwt_secret))
 
     def _run(self, coroutine):  # type: ignore[no-untyped-def]
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
@@ -187,7 +190,7 @@ def _run_batch(harness: InProcessNode) -> Batch:
     harness.wait_state(LAST)
 
     request = build_execution_request(
-        harness.client, harness.client, FIRST, LAST, harness.node.traces_dir, l2_message_service=service_address
+        harness.auth_client, harness.client, FIRST, LAST, harness.node.traces_dir, l2_message_service=service_address
     )
     settings = Settings(PROVER_KEY, CHAIN_ID, service_address)
     started = time.perf_counter()
@@ -394,6 +397,6 @@ def test_a_block_touching_an_account_that_stays_absent_is_provable(batch):
     number = int(harness.client.call("eth_blockNumber"), 16)
     harness.wait_state(number)
     request = build_execution_request(
-        harness.client, harness.client, number, number, harness.node.traces_dir, l2_message_service=batch.service
+        harness.auth_client, harness.client, number, number, harness.node.traces_dir, l2_message_service=batch.service
     )
     assert prove_execution(request, batch.settings)["blocksData"][0]["rootHash"] == request["zkEndStateRootHash"]
