@@ -319,16 +319,32 @@ class Watchdog(threading.Thread):
         self.max_gap_at: dict[str, float] = {}
         self.max_stall: dict[str, float] = collections.defaultdict(float)
         self.peak_rss_kb = 0
+        self.peak_rss_phase: dict[str, int] = collections.defaultdict(int)
+        self.peak_rss_during = ""  # what was being sent when the RSS was highest
+        self.last_hwm: dict[int | None, int] = {}
+        self.activity: Callable[[], str] = lambda: ""
         self.last_ok: float | None = None
         self.last_block: int | None = None
         self.last_block_change: float | None = None
         self.head = 0
 
+    def _sample_memory(self) -> None:
+        """Every 50 ms, apart from the RPC probe (which a frozen node would hold up)."""
+        while not self.stopping.wait(0.05):
+            phase, pid = self.phase, self.node.pid
+            rss, hwm = read_rss_kb(pid)
+            # VmHWM catches a peak between two samples; it only grows, so it counts where it grew
+            peak = max(rss, hwm) if hwm > self.last_hwm.get(pid, 0) else rss
+            self.last_hwm[pid] = max(hwm, self.last_hwm.get(pid, 0))
+            self.peak_rss_phase[phase] = max(self.peak_rss_phase[phase], peak)
+            if peak > self.peak_rss_kb:
+                self.peak_rss_during = f"{phase}: {self.activity()}"[:300]
+                self.peak_rss_kb = peak
+
     def run(self) -> None:
+        threading.Thread(target=self._sample_memory, name="hostile-rss", daemon=True).start()
         while not self.stopping.wait(WATCH_INTERVAL):
             node, phase = self.node, self.phase
-            rss, hwm = read_rss_kb(node.pid)
-            self.peak_rss_kb = max(self.peak_rss_kb, rss, hwm)
             if not node.up:
                 continue
             up_since = node.up_since
@@ -363,10 +379,12 @@ class Watchdog(threading.Thread):
             "longest_unanswered_s": round(max(self.max_gap.values(), default=0.0), 2),
             "longest_head_stall_s": round(max(self.max_stall.values(), default=0.0), 2),
             "peak_rss_mb": round(self.peak_rss_kb / 1024, 1),
+            "peak_rss_during": self.peak_rss_during,
             "per_phase": {
                 p: {"answers": self.answers[p], "failures": self.failures[p],
                     "longest_unanswered_s": round(self.max_gap[p], 2), "started_at_s": self.max_gap_at.get(p),
-                    "longest_head_stall_s": round(self.max_stall[p], 2)}
+                    "longest_head_stall_s": round(self.max_stall[p], 2),
+                    "peak_rss_mb": round(self.peak_rss_phase[p] / 1024, 1)}
                 for p in phases
             },
         }
@@ -438,6 +456,8 @@ class Bench:
         self.crashes: list[dict] = []
         self.forced_restarts: list[dict] = []
         self.stalls: list[dict] = []
+        self.current = ""  # the request in flight (the latest one sent), for the watchdog's peak-RSS note
+        watchdog.activity = lambda: self.current
 
     def check_abort(self) -> None:
         if self.abort.is_set() or time.monotonic() > self.hard_deadline:
@@ -509,6 +529,7 @@ class Bench:
         (any HTTP answer will do, e.g. to a GET or a body the server cannot decode).
         """
         self.check_abort()
+        self.current = f"{method} {_show(request, 160)}"
         begin = time.monotonic()
         timeout = max(1.0, min(timeout, self.hard_deadline - begin))  # never shortened by a phase's slot
         try:
@@ -894,6 +915,7 @@ def phase_bad_txs(bench: Bench, seconds: float) -> dict[str, Any]:
                 cases.append({"name": name, "expected": expect, "answer": "skipped: out of time"})
                 continue
             begin = time.monotonic()
+            bench.current = f"bad tx: {name}"
             try:
                 param = build(ctx)
             except Exception as exc:  # noqa: BLE001 - the node failed a helper query (nonce, receipt)
@@ -1089,6 +1111,7 @@ def phase_kill9(bench: Bench, seconds: float, kills: int, rng: random.Random) ->
     verify_reserve = min(12.0, 0.25 * seconds)  # seconds kept for the final checks
     cycle = max(2.0, (seconds - verify_reserve) / max(1, kills) - 3.0)  # load time between kills, minus a restart
     load.start()
+    bench.current = "kill9: load from dev accounts 0-4"
     try:
         for number in range(kills):
             wait = rng.uniform(0.4 * cycle, cycle)
