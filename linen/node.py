@@ -233,7 +233,7 @@ class Node:
 
     # -- RpcBackend ---------------------------------------------------------------------------
     def submit_raw_transaction(self, raw: bytes) -> bytes:
-        ptx = decode_transaction(raw, self.chain_id)
+        ptx = decode_transaction(raw, self.chain_id, allow_unprotected=self.config.allow_unprotected_txs)
         excluded = self.exclusions.get(ptx.hash)
         if excluded is not None:
             raise TransactionRefused(excluded.reason, f"transaction is unexecutable: {excluded.message}")
