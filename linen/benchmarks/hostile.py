@@ -32,6 +32,7 @@ import collections
 import contextlib
 import datetime
 import http.client
+import itertools
 import json
 import os
 import random
@@ -63,6 +64,7 @@ from linen.benchmarks.hostile_fuzz import (
     params_strategy,
     request_body,
     strategies,
+    systematic_cases,
 )
 from linen.benchmarks.hostile_txs import CASES, Ctx, Key, be, hx, reply_summary, typed
 from linen.benchmarks.machine import machine_info, publish
@@ -82,7 +84,7 @@ RECOVERY_WAIT = 10.0  # after a timeout, how long to wait for the node to answer
 RESTART_TIMEOUT = 30.0
 BLOCK_PERIOD = 1.0
 SHARES = {"fuzz": 0.42, "bad_txs": 0.18, "kill9": 0.4}  # of the budget left once the node is up
-FUZZ_SPLIT = {"methods": 0.65, "ws": 0.1, "envelopes": 0.1, "executing": 0.15}
+FUZZ_SPLIT = {"systematic": 0.2, "methods": 0.45, "ws": 0.1, "envelopes": 0.1, "executing": 0.15}
 EXAMPLES_KEPT = 12  # per outcome and phase
 LOAD_SENDERS = (0, 1, 2, 3, 4)  # dev accounts the kill9 phase's load uses
 BAD_TX_KEYS = {"key": 8, "scenario_key": 9, "heavy_key": 6, "honest": 7}
@@ -604,10 +606,12 @@ def phase_fuzz(bench: Bench, seconds: float, seed: int) -> dict[str, Any]:
     plain = [n for n in names if n not in EXECUTING]
     executing = [n for n in names if n in EXECUTING]
     deadline_all = begin + seconds
-    deadline_plain = begin + seconds * FUZZ_SPLIT["methods"]
+    deadline_systematic = begin + seconds * FUZZ_SPLIT["systematic"]
+    deadline_plain = deadline_systematic + seconds * FUZZ_SPLIT["methods"]
     deadline_ws = deadline_plain + seconds * FUZZ_SPLIT["ws"]
     deadline_envelopes = deadline_ws + seconds * FUZZ_SPLIT["envelopes"]
     skipped: list[str] = []
+    systematic_skipped = 0
     error = None
     bench_errors: list[dict] = []
     looping_skipped: collections.Counter = collections.Counter()
@@ -646,6 +650,7 @@ def phase_fuzz(bench: Bench, seconds: float, seed: int) -> dict[str, Any]:
         _hypothesis_run(params_strategy(method, kinds), 2_000, seed, body, bench.abort.is_set)
 
     try:
+        systematic_skipped = systematic(bench, tally, names, known, deadline_systematic)
         for index, method in enumerate(plain):
             fuzz(method, deadline_plain, len(plain) - index)
         fuzz_ws(bench, tally, max(1.0, deadline_ws - time.monotonic()), kinds, seed)
@@ -669,9 +674,26 @@ def phase_fuzz(bench: Bench, seconds: float, seed: int) -> dict[str, Any]:
     report["auth_only_methods"] = auth_only
     report["ws_methods"] = list(WS_METHODS)
     report["envelopes_skipped"] = skipped
+    report["systematic_skipped"] = systematic_skipped
     report["benchmark_errors"] = bench_errors[:10]
     report["generated_looping_params_skipped"] = dict(looping_skipped)
     return report
+
+
+def systematic(bench: Bench, tally: Tally, names: list[str], known: Known, deadline: float) -> int:
+    """Every method with each hostile leaf in each slot and object field; returns how many were left unsent."""
+    per_method = [[(m, p) for p in systematic_cases(m, known)] for m in names if m not in WS_METHODS]
+    # round-robin over the methods, so a short phase still reaches every one of them
+    cases = [case for row in itertools.zip_longest(*per_method) for case in row if case is not None]
+    sent = 0
+    for method, params in cases:
+        if time.monotonic() >= deadline:
+            break
+        if method in EXECUTING and may_loop(params):
+            continue
+        bench.send(tally, method, request_body(method, params), params)
+        sent += 1
+    return len(cases) - sent
 
 
 def _auth_only_methods(bench: Bench, names: list[str]) -> list[str]:
@@ -1198,6 +1220,7 @@ def _verify(bench: Bench, load: Load, addresses: list[str], start_balances: list
             "recipient_balance_ok": end_balances[senders + i] - start_balances[senders + i] == received[i],
         })
     return {
+        "state_manager": _state_manager_catch_up(port, head),
         "lost_receipts": len(lost),
         "lost_examples": lost[:10],
         "receipts_checked": len(load.seen),
@@ -1209,6 +1232,22 @@ def _verify(bench: Bench, load: Load, addresses: list[str], start_balances: list
         "balances_add_up": all(a["sender_balance_ok"] and a["recipient_balance_ok"] for a in accounts),
         "nonces_match_included": all(a["nonce_ok"] for a in accounts),
     }
+
+
+def _state_manager_catch_up(port: int, head: int, timeout: float = 10.0) -> dict[str, Any]:
+    """After the kills: the in-node state manager reaches the node's head (its trielogs survived kill -9)."""
+    begin = time.monotonic()
+    applied = None
+    while time.monotonic() - begin < timeout:
+        try:
+            applied = int(rpc(port, "rollup_getZkEVMBlockNumber", timeout=2.0), 16)
+        except Exception as exc:  # noqa: BLE001 - no state manager in this node
+            return {"checked": False, "detail": str(exc)[:200]}
+        if applied >= head:
+            return {"checked": True, "caught_up": True, "head": head, "applied": applied,
+                    "seconds": round(time.monotonic() - begin, 2)}
+        time.sleep(0.5)
+    return {"checked": True, "caught_up": False, "head": head, "applied": applied}
 
 
 # -- the run ---------------------------------------------------------------------------------------------------------
@@ -1260,6 +1299,7 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
         "lost_receipts": kill.get("lost_receipts"),
         "balances_add_up": kill.get("balances_add_up"),
         "nonces_match_included": kill.get("nonces_match_included"),
+        "state_manager_caught_up": (kill.get("state_manager") or {}).get("caught_up"),
         "internal_error_examples": internal_examples[:20],
         "timeout_examples": timeout_examples[:20],
     }
@@ -1377,6 +1417,7 @@ def format_table(result: dict[str, Any]) -> str:
         ("honest tx included after bad txs", s["honest_tx_included_after_bad_txs"]), ("kill -9s", s["kills"]),
         ("lost receipts", s["lost_receipts"]), ("balances add up", s["balances_add_up"]),
         ("nonces = included count", s["nonces_match_included"]),
+        ("state manager caught up after kills", s["state_manager_caught_up"]),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]

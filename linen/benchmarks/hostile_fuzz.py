@@ -237,6 +237,48 @@ def strategies(known: Known) -> dict[str, Any]:
     }
 
 
+# -- systematic: every hostile leaf in every parameter slot and object field ------------------------
+HOSTILE_LEAVES: list[Any] = [
+    None, True, -1, 0, 1.5, 2**63, 2**64, 2**256, "", "0x", "0x-1", "-0x1", "0x 1", "0x" + "f" * 65,
+    "0x" + "0" * 5000 + "1", "18446744073709551616", "9" * 400, "latest", "\u0000", "0xzz", [], {}, [[[[]]]],
+    {"blockNumber": "0x1"}, ["0x" + "00" * 20] * 1000,
+]
+
+
+def _defaults(known: Known) -> dict[str, Any]:
+    """A valid value of each parameter kind, to fill the slots a case does not attack."""
+    return {
+        "address": known.addresses[3] if len(known.addresses) > 3 else known.addresses[0],
+        "block": "latest", "quantity": "0x0", "data": "0x", "hash": known.hashes[-1], "bool": False,
+        "call": {"to": "0x" + "00" * 19 + "de", "value": "0x1"}, "overrides": {}, "filter": {"fromBlock": "earliest"},
+        "filter_id": known.filter_ids[-1], "percentiles": [25, 75], "linea_block": {"blockNumber": "0x1"},
+        "linea_range": {"startBlockNumber": "0x1", "endBlockNumber": "0x1"},
+        "state_range": {"startBlockNumber": "0x1", "endBlockNumber": "0x1", "zkStateManagerVersion": "test"},
+        "fork_choice": {"finalizedBlockNumber": "0x1", "finalizedBlockHash": known.hashes[-1]},
+        "trielog": {"blockNumber": "0x1", "blockHash": known.hashes[-1], "trieLog": "0x", "syncing": False},
+        "slots": ["0x0"], "sub_kind": "newHeads", "trace_config": {"tracer": "callTracer"},
+    }
+
+
+def systematic_cases(method: str, known: Known) -> list[list]:
+    """Params for `method` with one slot, or one field of an object slot, set to each of HOSTILE_LEAVES."""
+    shape = SHAPES.get(method, ())
+    defaults = _defaults(known)
+    base = [defaults[k] for k in shape]
+    cases: list[list] = []
+    for index, kind in enumerate(shape):
+        for leaf in HOSTILE_LEAVES:
+            cases.append(base[:index] + [leaf] + base[index + 1:])
+        if isinstance(base[index], dict):
+            fields = list(base[index]) + (["gas", "from", "data", "maxFeePerGas"] if kind == "call" else [])
+            for field in fields:
+                for leaf in HOSTILE_LEAVES:
+                    cases.append(base[:index] + [{**base[index], field: leaf}] + base[index + 1:])
+    if not shape:
+        cases += [[leaf] for leaf in HOSTILE_LEAVES[:6]]
+    return cases
+
+
 def _any_json(st: Any) -> Any:
     leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
                        st.text(max_size=30), st.sampled_from(["0x", "0x-1", LOOP, "latest", "0x" + "f" * 100]))
