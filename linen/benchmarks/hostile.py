@@ -426,6 +426,8 @@ class Tally:
         if outcome == HANDLED:
             return
         key = (outcome, method, code, re.sub(r"\d+", "N", message)[:80])
+        if outcome == INTERNAL:  # every distinct defect request is worth a reproducer
+            key += (_show(request, 100),)
         if key in self.seen_defects or len(self.examples[outcome]) >= EXAMPLES_KEPT:
             return
         self.seen_defects.add(key)
@@ -542,13 +544,21 @@ class Bench:
         except (OSError, http.client.HTTPException) as exc:
             outcome, code, message = self.transport_failure(exc), None, f"{type(exc).__name__}: {exc}"[:300]
         seconds = time.monotonic() - begin
-        extra = None
-        if outcome == TIMEOUT:
-            recovered = self.wait_answer(RECOVERY_WAIT)
-            extra = {"node_answered_again_after_s": None if recovered is None else round(recovered + seconds, 1)}
-            self.stalls.append({"phase": tally.phase, "method": method, "request": _show(request, 300), **extra})
+        extra = self.after_timeout(tally.phase, method, request, seconds) if outcome == TIMEOUT else None
         tally.add(method, request, outcome, code, message, seconds, extra)
         return outcome, code, message
+
+    def after_timeout(self, phase: str, method: str, request: Any, seconds: float) -> dict[str, Any]:
+        """Wait (bounded) for the node to answer again; if it does not, it is hung: kill -9 and restart it."""
+        recovered = self.wait_answer(RECOVERY_WAIT)
+        extra: dict[str, Any] = {"node_answered_again_after_s": None if recovered is None else round(recovered + seconds, 1)}
+        stall = {"phase": phase, "method": method, "request": _show(request, 300), **extra}
+        if recovered is None and not self.abort.is_set():
+            stall["restarted"] = True
+            self.echo(f"  node unresponsive {seconds + RECOVERY_WAIT:.0f}s after {method}: kill -9 and restart")
+            self._restart(f"unresponsive for {seconds + RECOVERY_WAIT:.0f}s after {method} {_show(request, 200)}")
+        self.stalls.append(stall)
+        return extra
 
 
 # -- phase 1: fuzz ---------------------------------------------------------------------------------------------
@@ -955,9 +965,7 @@ def phase_bad_txs(bench: Bench, seconds: float) -> dict[str, Any]:
                 outcome, code, message = answer, None, summary.get("detail", "")
             extra = None
             if outcome == TIMEOUT:
-                recovered = bench.wait_answer(RECOVERY_WAIT)
-                extra = {"node_answered_again_after_s": None if recovered is None else round(recovered + elapsed, 1)}
-                bench.stalls.append({"phase": "bad_txs", "method": "eth_sendRawTransaction", "case": name, **extra})
+                extra = bench.after_timeout("bad_txs", "eth_sendRawTransaction", {"case": name}, elapsed)
                 summary.update(extra)
             tally.add("eth_sendRawTransaction", {"case": name, "raw": _show(param, 300)}, outcome, code, message,
                       elapsed, extra)

@@ -37,3 +37,31 @@ def test_hostile_benchmark_smoke(tmp_path):
     assert written["config"]["budget_s"] == 30 and written["machine"]["cpus"] >= 1 and written["date"]
     assert "cases tried" in hostile.format_table(written)
     assert isinstance(hostile.strict_failures(written), list)
+
+
+@pytest.mark.timeout(240)
+def test_hostile_benchmark_ends_when_the_node_freezes(tmp_path, monkeypatch):
+    """SIGSTOP the node mid-fuzz: the run notices, kill -9s and restarts it, and still ends in time."""
+    import os
+    import signal
+    import threading
+
+    start = hostile.Node.start
+    frozen: list[int] = []
+
+    def start_then_freeze(self, timeout=hostile.RESTART_TIMEOUT):
+        seconds = start(self, timeout)
+        if not frozen:
+            frozen.append(self.proc.pid)
+            threading.Timer(6.0, os.kill, (self.proc.pid, signal.SIGSTOP)).start()
+        return seconds
+
+    monkeypatch.setattr(hostile.Node, "start", start_then_freeze)
+    begin = time.monotonic()
+    result = hostile.run(budget=30, seed=4, kills=1, out=tmp_path / "hostile.json", echo=lambda _: None)
+    assert time.monotonic() - begin < 30 + hostile.MARGIN + 15
+    assert frozen
+    assert result["summary"]["timeouts"] >= 1
+    assert result["forced_restarts"] and result["forced_restarts"][0]["phase"] == "fuzz"
+    assert result["summary"]["longest_unanswered_s"] >= hostile.RECOVERY_WAIT
+    assert result["phases"]["bad_txs"].get("tried", 0) > 0  # the phases after the freeze still ran
