@@ -22,6 +22,7 @@ from linen.errors import InvalidTransaction
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 MAX_TX_SIZE = 128 * 1024  # geth's txMaxSize: 4 slots of 32 KiB
 MAX_INITCODE_SIZE = 2 * 24_576  # EIP-3860: twice the EIP-170 code size limit
+MAX_RLP_DEPTH = 16  # a transaction nests 4 deep (tx, access list, entry, keys); nothing valid comes near 16
 
 LEGACY, ACCESS_LIST, DYNAMIC_FEE, BLOB, SET_CODE = 0, 1, 2, 3, 4
 SUPPORTED_TYPES = (LEGACY, ACCESS_LIST, DYNAMIC_FEE, SET_CODE)
@@ -75,6 +76,9 @@ def decode_transaction(raw: bytes, chain_id: int, *, allow_unprotected: bool = F
         if tx_type == BLOB:
             raise InvalidTransaction("transaction type not supported: blob transactions (type 3) are not accepted on L2")
         raise InvalidTransaction(f"transaction type not supported: type {tx_type}")
+    if not _nesting_within(raw[1:] if tx_type != LEGACY else raw, MAX_RLP_DEPTH):
+        # pyrlp's decoder is quadratic in the nesting depth: 30,000 empty lists took 6 s and 1.4 GB
+        raise InvalidTransaction(f"rlp: malformed transaction: lists nested deeper than {MAX_RLP_DEPTH}")
     try:
         tx = TRANSACTION_BUILDER.decode(raw)
     except (rlp.exceptions.RLPException, PyEVMError, ValidationError, ValueError, TypeError, IndexError) as exc:
@@ -120,6 +124,36 @@ def decode_transaction(raw: bytes, chain_id: int, *, allow_unprotected: bool = F
         max_priority_fee_per_gas=max_tip,
         value=tx.value,
     )
+
+
+def _nesting_within(data: bytes, limit: int) -> bool:
+    """Whether no RLP list in `data` is nested deeper than `limit` (a linear scan of the prefixes, no decoding).
+
+    Malformed lengths end the scan early; the decoder that runs next refuses them."""
+    open_ends: list[int] = []  # where each open list ends
+    at, size = 0, len(data)
+    while at < size:
+        while open_ends and at >= open_ends[-1]:
+            open_ends.pop()
+        prefix = data[at]
+        if prefix < 0x80:
+            at += 1
+        elif prefix <= 0xB7:
+            at += 1 + prefix - 0x80
+        elif prefix <= 0xBF:
+            width = prefix - 0xB7
+            at += 1 + width + int.from_bytes(data[at + 1 : at + 1 + width], "big")
+        else:
+            if prefix <= 0xF7:
+                header, length = 1, prefix - 0xC0
+            else:
+                width = prefix - 0xF7
+                header, length = 1 + width, int.from_bytes(data[at + 1 : at + 1 + width], "big")
+            open_ends.append(at + header + length)
+            if len(open_ends) > limit:
+                return False
+            at += header
+    return True
 
 
 def _check_chain_id(tx: Any, tx_type: int, chain_id: int, allow_unprotected: bool = False) -> None:

@@ -33,6 +33,8 @@ WORST_CASE_SIGNATURE = [b"\x01", b"\xff" * 32, b"\xff" * 32]  # v, r, s: incompr
 def _block_number(value: object, name: str) -> int:
     """Linea's tracer takes block numbers as JSON numbers or as decimal/hex strings."""
     if isinstance(value, str) and value.isdigit():
+        if len(value) > 20 or int(value) >= 2**64:
+            raise InvalidParams(f"{name}: {show(value)} is larger than 64 bits")
         return int(value)
     return parse_u64(value, name)
 

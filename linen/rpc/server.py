@@ -16,11 +16,12 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
+from aiohttp.web_protocol import RequestPayloadError
 
 from linen.chain.types import Block
 from linen.rpc.auth import check_authorization
 from linen.rpc.backend import RpcBackend
-from linen.rpc.dispatch import LIMIT_EXCEEDED, Dispatcher, error_response
+from linen.rpc.dispatch import LIMIT_EXCEEDED, PARSE_ERROR, Dispatcher, error_response
 from linen.rpc.filters import FilterManager
 from linen.rpc.methods import build_registry
 from linen.rpc.subscriptions import HTTP_METHODS, Connection, SubscriptionHub
@@ -216,9 +217,16 @@ class RpcServer:
         try:
             body = await self._read_body(request, limit)
         except TimeoutError:
-            if request.transport is not None:  # no lingering for the rest of a body that is not coming
-                request.protocol.force_close()
-            return web.Response(status=408, text="the request body did not arrive in time\n", headers=CORS_HEADERS)
+            refusal = web.Response(status=408, text="the request body did not arrive in time\n", headers=CORS_HEADERS)
+            refusal.force_close()  # no keep-alive, and no lingering for the rest of a body that is not coming
+            request.content.feed_eof()
+            return refusal
+        except RequestPayloadError as exc:  # e.g. a Content-Encoding the body is not in
+            refusal = web.json_response(error_response(None, PARSE_ERROR, f"cannot read the request body: {exc}"),
+                                        status=400, headers=CORS_HEADERS)
+            refusal.force_close()
+            request.content.feed_eof()  # aiohttp would otherwise drain the broken body and log its error
+            return refusal
         if body is None:
             size = request.content_length
             message = f"request body {'of ' + str(size) + ' bytes ' if size else ''}exceeds the limit of {limit} bytes"

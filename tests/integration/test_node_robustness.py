@@ -87,3 +87,34 @@ def test_an_unusable_data_dir_stops_the_node_with_one_line(tmp_path, make):
     assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and str(data_dir) in lines[0], result.stderr
+
+
+def test_what_the_hostile_benchmark_found_is_answered_as_client_errors(quick_idle):
+    """Three defects `linen bench hostile` found: each is now a clear client error, answered at once."""
+    import gzip
+    import urllib.error
+    import urllib.request
+
+    for value in ("18446744073709551616", "9" * 400):
+        error = rpc(quick_idle.url, "linea_getBlockTracesCountersV2", [{"blockNumber": value}])["error"]
+        assert error["code"] == -32602, error
+    nested = b"\xc0"  # 30,000 nested empty lists: pyrlp took 6 s and 1.4 GB to refuse it
+    for _ in range(29_999):
+        size = len(nested)
+        width = (size.bit_length() + 7) // 8
+        nested = (bytes([0xC0 + size]) if size <= 55 else bytes([0xF7 + width]) + size.to_bytes(width, "big")) + nested
+    started = time.monotonic()
+    error = rpc(quick_idle.url, "eth_sendRawTransaction", ["0x02" + nested.hex()])["error"]
+    assert error["code"] == -32003 and "nested deeper" in error["message"], error
+    assert time.monotonic() - started < 1.0
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}).encode()
+    for encoded, expected in ((body, 400), (gzip.compress(body), 200)):  # a header that lies, then a real gzip
+        request = urllib.request.Request(quick_idle.url, encoded, {"Content-Type": "application/json",
+                                                                  "Content-Encoding": "gzip"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, answer = response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            status, answer = err.code, json.loads(err.read())
+        assert status == expected, (status, answer)
+        assert answer.get("result") == "0xe703" or answer["error"]["code"] == -32700, answer
