@@ -79,6 +79,8 @@ def _error_text(computation: ComputationAPI) -> str | None:
 
 
 class PyEvmEngine:
+    state_class: type[RecordingPragueState] = RecordingPragueState  # a tracing engine runs a subclass
+
     def __init__(self, store: ChainStore, chain_id: int, record_opcodes: bool = True) -> None:
         self.store = store
         self.chain_id = chain_id
@@ -109,7 +111,7 @@ class PyEvmEngine:
             base_fee_per_gas=header.base_fee_per_gas if base_fee is None else base_fee,
             excess_blob_gas=header.excess_blob_gas,
         )
-        state = RecordingPragueState(AtomicDB(overlay), context, header.state_root)
+        state = self.state_class(AtomicDB(overlay), context, header.state_root)
         state.deadline, state.deadline_budget = current_deadline(), current_budget() or 0.0
         return state, overlay
 

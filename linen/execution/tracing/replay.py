@@ -66,12 +66,7 @@ class TracingEngine(PyEvmEngine):
     def _state_nodes(self) -> Any:
         return self._base._state_nodes()
 
-    def _state(self, header: BlockHeader, base_fee: int | None = None) -> tuple[Any, Any]:
-        state, overlay = super()._state(header, base_fee)
-        # The lead's `_state` builds a RecordingPragueState; TracingPragueState only adds hooks and class
-        # attributes to it, so the object is re-classed rather than built a second way.
-        state.__class__ = TracingPragueState
-        return state, overlay
+    state_class = TracingPragueState
 
 
 def _apply(state: TracingPragueState, tx: Any, tracer: Tracer | None) -> Any:
