@@ -81,11 +81,14 @@ def launch_anvil(
     state_interval: int = 30,
     block_time: float | None = None,
     timeout: float = 30.0,
+    extra_args: tuple[str, ...] = (),
+    log_path: Path | None = None,
 ) -> LaunchedL1:
     """Start anvil on 127.0.0.1 with the Prague hardfork and wait until it answers.
 
     With a `state_dir` the chain survives a restart (`--state <dir>/state.json`); without one it is
-    in memory only (tests). Blocks are mined per transaction unless `block_time` is given.
+    in memory only (tests). Blocks are mined per transaction unless `block_time` is given. `extra_args`
+    go to anvil as they are; its output goes to `log_path` (default: `<state_dir>/anvil.log`, or nowhere).
     """
     port = port or free_port()
     args = [
@@ -101,12 +104,12 @@ def launch_anvil(
     ]
     if block_time is not None:
         args += ["--block-time", f"{block_time:g}"]
-    log_path = None
+    args += list(extra_args)
     if state_dir is not None:
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         args += ["--state", str(state_dir / "state.json"), "--state-interval", str(state_interval)]
-        log_path = state_dir / "anvil.log"
+        log_path = log_path or state_dir / "anvil.log"
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     launched = LaunchedL1(f"http://127.0.0.1:{port}", process, state_dir, log_path, chain_id)

@@ -6,7 +6,6 @@ bytes (same sender, nonce and hash) land on both and every contract gets the sam
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -16,9 +15,7 @@ from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
 from linen.devaccounts import dev_accounts
-from linen.l1.anvil import LaunchedL1, rpc_call
-from linen.ports import free_port
-from linen.tools import tool_path
+from linen.l1.anvil import LaunchedL1, launch_anvil
 from tests.helpers import NodeProcess, compile_contracts, rpc
 
 CHAIN_ID = 59139
@@ -65,33 +62,7 @@ def _wait(url: str, tx_hash: str, timeout: float = 30.0) -> dict:
 
 def start_anvil(log_path) -> LaunchedL1:
     """anvil with Prague rules, Linen's chain id and step tracing (without it, struct logs come back empty)."""
-    port = free_port()
-    args = [
-        str(tool_path("anvil")),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--hardfork",
-        "prague",
-        "--chain-id",
-        str(CHAIN_ID),
-        "--steps-tracing",
-    ]
-    log = open(log_path, "ab")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    launched = LaunchedL1(f"http://127.0.0.1:{port}", process, None, log_path, CHAIN_ID)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"anvil exited with {process.returncode}:\n{launched.log()}")
-        try:
-            rpc_call(launched.url, "eth_chainId", timeout=1)
-            return launched
-        except OSError:
-            time.sleep(0.05)
-    launched.stop()
-    raise TimeoutError(f"anvil did not answer:\n{launched.log()}")
+    return launch_anvil(None, chain_id=CHAIN_ID, extra_args=("--steps-tracing",), log_path=log_path)
 
 
 def start_chains(tmp_dir) -> Chains:
