@@ -183,3 +183,25 @@ def test_the_linea_sdk_deposits_and_withdraws_claiming_on_both_chains(devnet, sd
     claimed_topic = "0x" + keccak(b"MessageClaimed(bytes32)").hex()
     assert [log["topics"][1] for log in claimed["logs"] if log["topics"][0] == claimed_topic] == [
         result["withdrawalHash"]]
+
+
+def test_cast_runs_lists_access_and_proves_on_the_devnet(devnet):
+    """`cast run`, `cast access-list` and `cast proof` against the devnet's L2 (the node's debug methods)."""
+    rpc = ["--rpc-url", devnet.l2]
+    # Multicall3.aggregate3 with one call back into itself (getChainId): a nested call to replay
+    inner = cast("calldata", "getChainId()")
+    calldata = cast("calldata", "aggregate3((address,bool,bytes)[])", f"[({MULTICALL3},false,{inner})]")
+    sent = json.loads(cast("send", MULTICALL3, calldata, *rpc, "--private-key", key(devnet, SDK + 1), "--json"))
+    assert sent["status"] == "0x1"
+    replay = subprocess.run([str(tool_path("cast")), "run", sent["transactionHash"], *rpc], capture_output=True,
+                            text=True, timeout=120)
+    assert replay.returncode == 0, replay.stderr
+    assert "Transaction successfully executed" in replay.stdout and "getChainId" in replay.stdout, replay.stdout
+    listed = json.loads(cast("access-list", MULTICALL3, calldata, "--from", address(devnet, SDK + 1), *rpc, "--json"))
+    assert isinstance(listed.get("access_list", listed.get("accessList")), list), listed
+    proof = json.loads(cast("proof", MULTICALL3, "0", *rpc))
+    on_chain = call(devnet.l2, "eth_getProof", MULTICALL3, ["0x0"], "latest")
+    assert proof["accountProof"] == on_chain["accountProof"] and proof["storageProof"][0]["proof"] == on_chain[
+        "storageProof"][0]["proof"]
+    nonce = proof["nonce"]
+    assert (int(nonce, 16) if isinstance(nonce, str) else nonce) == 1  # predeploys carry nonce 1
