@@ -8,6 +8,9 @@ import time
 import pytest
 
 from linen.benchmarks import hostile
+from linen.benchmarks.hostile_node import RESTART_TIMEOUT, Node
+from linen.benchmarks.hostile_session import RECOVERY_WAIT
+from linen.benchmarks.hostile_txs import CASES
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +35,7 @@ def test_hostile_benchmark_smoke(tmp_path):
     assert summary["peak_rss_mb"] > 0
     assert set(written["phases"]) == {"fuzz", "bad_txs", "kill9"}
     assert written["phases"]["fuzz"]["tried"] > 0
-    assert written["phases"]["bad_txs"]["cases_total"] == len(hostile.CASES)
+    assert written["phases"]["bad_txs"]["cases_total"] == len(CASES)
     assert "events" in written["phases"]["kill9"]
     assert written["config"]["budget_s"] == 30 and written["machine"]["cpus"] >= 1 and written["date"]
     assert "cases tried" in hostile.format_table(written)
@@ -46,22 +49,22 @@ def test_hostile_benchmark_ends_when_the_node_freezes(tmp_path, monkeypatch):
     import signal
     import threading
 
-    start = hostile.Node.start
+    start = Node.start
     frozen: list[int] = []
 
-    def start_then_freeze(self, timeout=hostile.RESTART_TIMEOUT):
+    def start_then_freeze(self, timeout=RESTART_TIMEOUT):
         seconds = start(self, timeout)
         if not frozen:
             frozen.append(self.proc.pid)
             threading.Timer(6.0, os.kill, (self.proc.pid, signal.SIGSTOP)).start()
         return seconds
 
-    monkeypatch.setattr(hostile.Node, "start", start_then_freeze)
+    monkeypatch.setattr(Node, "start", start_then_freeze)
     begin = time.monotonic()
     result = hostile.run(budget=30, seed=4, kills=1, out=tmp_path / "hostile.json", echo=lambda _: None)
     assert time.monotonic() - begin < 30 + hostile.MARGIN + 15
     assert frozen
     assert result["summary"]["timeouts"] >= 1
     assert result["forced_restarts"] and result["forced_restarts"][0]["phase"] == "fuzz"
-    assert result["summary"]["longest_unanswered_s"] >= hostile.RECOVERY_WAIT
+    assert result["summary"]["longest_unanswered_s"] >= RECOVERY_WAIT
     assert result["phases"]["bad_txs"].get("tried", 0) > 0  # the phases after the freeze still ran

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from linen.benchmarks import hostile
+from linen.benchmarks import hostile, hostile_rpc
+from linen.benchmarks.hostile_auth_attacks import forged_headers
 from linen.benchmarks.hostile_fuzz import EXECUTING, SHAPES, envelopes, fuzz_order, method_names
 from linen.benchmarks.hostile_txs import CASES, Ctx, Key
 from linen.devaccounts import dev_accounts
@@ -18,24 +19,24 @@ CHAIN_ID = 59139
 
 
 @pytest.mark.parametrize(("body", "outcome"), [
-    (b'{"jsonrpc":"2.0","id":1,"result":"0x1"}', hostile.HANDLED),
-    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}', hostile.HANDLED),
-    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32003,"message":"nonce too low"}}', hostile.HANDLED),
-    (b'{"jsonrpc":"2.0","id":1,"error":{"code":3,"message":"execution reverted"}}', hostile.HANDLED),
-    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"internal error"}}', hostile.INTERNAL),
-    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"?"}}', hostile.OTHER),
-    (b'[{"id":1,"result":1},{"id":2,"error":{"code":-32603,"message":"x"}}]', hostile.INTERNAL),
-    (b'[{"id":1,"result":1},{"id":2,"error":{"code":-32601,"message":"x"}}]', hostile.HANDLED),
-    (b"", hostile.NO_ANSWER),
-    (b"<html>", hostile.MALFORMED),
-    (b'{"jsonrpc":"2.0","id":1}', hostile.MALFORMED),
+    (b'{"jsonrpc":"2.0","id":1,"result":"0x1"}', hostile_rpc.HANDLED),
+    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}', hostile_rpc.HANDLED),
+    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32003,"message":"nonce too low"}}', hostile_rpc.HANDLED),
+    (b'{"jsonrpc":"2.0","id":1,"error":{"code":3,"message":"execution reverted"}}', hostile_rpc.HANDLED),
+    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"internal error"}}', hostile_rpc.INTERNAL),
+    (b'{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"?"}}', hostile_rpc.OTHER),
+    (b'[{"id":1,"result":1},{"id":2,"error":{"code":-32603,"message":"x"}}]', hostile_rpc.INTERNAL),
+    (b'[{"id":1,"result":1},{"id":2,"error":{"code":-32601,"message":"x"}}]', hostile_rpc.HANDLED),
+    (b"", hostile_rpc.NO_ANSWER),
+    (b"<html>", hostile_rpc.MALFORMED),
+    (b'{"jsonrpc":"2.0","id":1}', hostile_rpc.MALFORMED),
 ])
 def test_classify(body, outcome):
-    assert hostile.classify(body)[0] == outcome
+    assert hostile_rpc.classify(body)[0] == outcome
 
 
 def test_notifications_may_get_no_answer():
-    assert hostile.classify(b"", expect_answer=False)[0] == hostile.HANDLED
+    assert hostile_rpc.classify(b"", expect_answer=False)[0] == hostile_rpc.HANDLED
 
 
 def _ctx() -> Ctx:
@@ -82,3 +83,18 @@ def test_method_list_comes_from_the_registry():
 def test_envelopes_are_named_once():
     names = [name for name, _ in envelopes()]
     assert len(names) == len(set(names)) and len(names) >= 30
+
+
+def test_strict_fails_on_crashes_lost_receipts_and_internal_errors_only():
+    summary = {"crashes": 0, "lost_receipts": 0, "internal_errors": 0, "timeouts": 3}
+    assert hostile.strict_failures({"summary": summary}) == []
+    bad = dict(summary, crashes=1, internal_errors=2)
+    assert hostile.strict_failures({"summary": bad}) == ["1 crash(es)", "2 internal error(s)"]
+    assert hostile.strict_failures({"summary": summary, "error": "x"}) == ["the node did not start"]
+
+
+def test_forged_tokens_all_differ_from_the_valid_one():
+    good = {"Authorization": "Bearer aGVhZA.cGF5bG9hZA.c2lnbmF0dXJl"}
+    forged = forged_headers(good)
+    assert len(forged) == 7
+    assert all(header != good for header in forged.values())
