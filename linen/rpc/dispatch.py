@@ -39,6 +39,9 @@ OFFLOADED_METHODS = frozenset({
     "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "debug_traceBlockByHash",
     "linea_generateConflatedTracesToFileV2",
 })
+# Submissions wait while a block is being built (the backend's `build_idle` event, if it has one): decoding
+# and recovering them on the loop would take the builder's CPU, through the GIL, during its selection budget.
+WAIT_FOR_BUILD_METHODS = frozenset({"eth_sendRawTransaction"})
 
 
 def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
@@ -80,6 +83,10 @@ class Dispatcher:
     async def answer(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA) -> dict[str, Any] | None:
         """`call`, but EVM-heavy methods run on a worker thread under the EVM deadline."""
         method = item.get("method") if isinstance(item, dict) else None
+        if method in WAIT_FOR_BUILD_METHODS:
+            idle = getattr(self.backend, "build_idle", None)
+            if idle is not None and not idle.is_set():
+                await idle.wait()
         if not isinstance(method, str) or method not in OFFLOADED_METHODS:
             return self.call(item, extra)
         limits = self.backend.limits
