@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from linen.chain.types import Block
@@ -27,6 +28,18 @@ from linen.rpc.methods import build_registry
 from linen.rpc.subscriptions import HTTP_METHODS, Connection, SubscriptionHub
 
 log = logging.getLogger("linen.rpc")
+
+
+class _ClientFaultFilter(logging.Filter):
+    """aiohttp logs a client's malformed HTTP (a 100 KB header line) or a connection it dropped mid-body at
+    ERROR with a traceback: anyone could flood the log. Those are the client's faults, already answered."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fault = record.exc_info[1] if record.exc_info else None
+        return not isinstance(fault, HttpProcessingError | ConnectionResetError)
+
+
+logging.getLogger("aiohttp.server").addFilter(_ClientFaultFilter())
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -221,6 +234,8 @@ class RpcServer:
             refusal.force_close()  # no keep-alive, and no lingering for the rest of a body that is not coming
             request.content.feed_eof()
             return refusal
+        except ConnectionResetError:  # the client went away mid-body: nobody to answer
+            return web.Response(status=400)
         except RequestPayloadError as exc:  # e.g. a Content-Encoding the body is not in
             refusal = web.json_response(error_response(None, PARSE_ERROR, f"cannot read the request body: {exc}"),
                                         status=400, headers=CORS_HEADERS)

@@ -118,3 +118,19 @@ def test_what_the_hostile_benchmark_found_is_answered_as_client_errors(quick_idl
             status, answer = err.code, json.loads(err.read())
         assert status == expected, (status, answer)
         assert answer.get("result") == "0xe703" or answer["error"]["code"] == -32700, answer
+
+
+def test_client_faults_do_not_flood_the_log(quick_idle):
+    """A body cut short and a 100 KB header were answered but logged at ERROR with tracebacks, by anyone."""
+    before = quick_idle.log_path.read_text(errors="replace").count("Traceback")
+    cut = socket.create_connection(("127.0.0.1", quick_idle.port))
+    cut.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+    time.sleep(0.3)
+    cut.close()
+    long_header = socket.create_connection(("127.0.0.1", quick_idle.port))
+    long_header.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + b"a" * 100_000 + b"\r\n\r\n")
+    assert long_header.recv(64).startswith(b"HTTP/1.0 400")
+    long_header.close()
+    time.sleep(0.5)
+    assert rpc(quick_idle.url, "eth_blockNumber")["result"].startswith("0x")
+    assert quick_idle.log_path.read_text(errors="replace").count("Traceback") == before
