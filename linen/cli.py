@@ -365,6 +365,10 @@ main.add_command(_ImportedGroup(
     "bridge", "linen.bridge.cli_commands",
     help="Move ETH (and calls) between L1 and L2 through the message services; follow and claim messages.",
 ))
+main.add_command(_ImportedGroup(
+    "setup", "linen.zk.cli_commands",
+    help="The BN254 trusted setup (SRS) bb proves under: make, contribute, verify, import a .ptau.",
+))
 
 
 @bench.command("hashers")

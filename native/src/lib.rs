@@ -12,6 +12,8 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 mod mimc;
 mod poseidon2;
 mod poseidon2_constants;
+pub mod srs;
+mod srs_py;
 
 pub use mimc::hash as mimc_hash;
 pub use poseidon2::{hash as poseidon2_hash, permute as poseidon2_permute};
@@ -296,6 +298,7 @@ fn linen_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(poseidon2_bn254_path, m)?)?;
     m.add_function(wrap_pyfunction!(poseidon2_bn254_permutation, m)?)?;
     m.add_function(wrap_pyfunction!(mimc_bls12_377_round_constants, m)?)?;
+    srs_py::register(m)?;
     // Force the lazily derived MiMC constants now, so the first hash is not slower than the rest.
     let _ = &*mimc::CONSTANTS;
     Ok(())
