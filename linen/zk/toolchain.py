@@ -13,7 +13,9 @@ Traps this module guards against (measured with bb 5.0.0, see docs/zk-toolchain.
   with the SRS's [tau]_2 patched in (`solidity_verifier`); `verify` is kept for proofs under the
   canonical setup and for the sumcheck part (`native_checks`).
 - `write_vk`, `prove` and `verify` must use the same `-t` target; `write_vk` needs the SRS to hold
-  the circuit's dyadic size in points (else bb tries to download more and fails).
+  the circuit's dyadic size in points, and a ZK `prove` at least max(dyadic size, 512) (the masking
+  polynomials of the small-subgroup IPA); with fewer, bb tries to download more and fails
+  (SrsTooSmall).
 - bb reads `BB_VERIFY_CRS` and `CRS_PATH` from the environment; both are removed from its environment.
 
 Compiled programs are cached under `<cache>/circuits/` by a hash of the circuit's sources (with its
@@ -49,7 +51,9 @@ NOIR_SCRIPT = ROOT / "tools" / "noir_circuit.mjs"
 TARGETS = ("evm", "evm-no-zk", "noir-recursive", "noir-recursive-no-zk", "noir-rollup", "noir-rollup-no-zk")
 
 BUILDER_FAILURE = "Builder failure"
-_DOWNLOAD_MARKERS = ("HTTP request failed", "downloading bn254 crs", "download not allowed")
+# What bb prints when the -c directory holds too few points and it tries to fetch more.
+_DOWNLOAD_MARKERS = ("HTTP request failed", "HTTP download", "CRS download failed", "downloading bn254 crs",
+                     "download not allowed")
 
 
 class ToolchainError(RuntimeError):
@@ -360,14 +364,17 @@ class Toolchain:
         found.update(re.findall(r"Ultra Verifier (sumcheck_verified): (true|false)", output))
         return {k: v == "true" for k, v in found.items()}
 
-    def solidity_verifier(self, circuit: Circuit, target: str = "evm", g2: bytes | None = None) -> str:
+    def solidity_verifier(
+        self, circuit: Circuit, target: str = "evm", g2: bytes | None = None, optimized: bool = False
+    ) -> str:
         """bb's Solidity verifier for the circuit's vk, with the SRS's [tau]_2 in place of Aztec's
-        (pass `g2=AZTEC_G2` to keep bb's). Written once next to the vk."""
+        (pass `g2=AZTEC_G2` to keep bb's); `optimized`: bb's assembly variant. Written once next to the vk."""
         vk = self.write_vk(circuit, target)
-        sol = vk.parent / "HonkVerifier.sol"
+        sol = vk.parent / ("HonkVerifierOptimized.sol" if optimized else "HonkVerifier.sol")
         if not sol.exists():
             with tempfile.TemporaryDirectory(dir=vk.parent) as tmp:
-                self._bb(["write_solidity_verifier", "-k", str(vk), "-o", f"{tmp}/v.sol", "-t", target])
+                self._bb(["write_solidity_verifier", "-k", str(vk), "-o", f"{tmp}/v.sol", "-t", target,
+                          *(["--optimized"] if optimized else [])])
                 os.replace(f"{tmp}/v.sol", sol)
         source = sol.read_text()
         g2 = (self.crs_dir / "bn254_g2.dat").read_bytes() if g2 is None else g2
