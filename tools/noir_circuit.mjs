@@ -18,47 +18,13 @@ import { resolve } from "node:path";
 import { compile, createFileManager } from "@noir-lang/noir_wasm";
 import { Noir } from "@noir-lang/noir_js";
 
+import { offline, readStdin } from "./noir_offline.mjs";
+
 const USAGE =
   "usage: node noir_circuit.mjs compile PROJECT_DIR OUT_PROGRAM_JSON\n" +
   "       node noir_circuit.mjs execute PROGRAM_JSON OUT_WITNESS_GZ [INPUTS_JSON | -]";
 
-globalThis.fetch = async (url) => {
-  throw new Error(`noir_circuit works offline and does not fetch ${url}; use a path dependency`);
-};
-
-const readOnlyFs = {
-  existsSync,
-  readFile: (path, encoding) => fsp.readFile(path, encoding),
-  readdir: async (dir, options) => (options?.recursive ? listFiles(dir) : fsp.readdir(dir)),
-  mkdir: async (dir) => refuse(`mkdir ${dir}`),
-  writeFile: async (path) => refuse(`write ${path}`),
-  rename: async (from) => refuse(`rename ${from}`),
-};
-
-function refuse(what) {
-  throw new Error(`noir_circuit does not write into the project (refused: ${what})`);
-}
-
-async function listFiles(dir) {
-  const out = [];
-  for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await listFiles(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function fail(code, message) {
-  process.stderr.write(`noir_circuit: ${message}\n`);
-  process.exit(code);
-}
+const { readOnlyFs, fail } = offline("noir_circuit");
 
 /** Write through a temporary file and a rename, so a reader never sees half a file. */
 async function writeAtomic(path, data) {

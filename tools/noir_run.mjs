@@ -13,54 +13,18 @@
 // compiler never writes, and `git` dependencies are refused instead of fetched. Nothing is cached:
 // every run compiles (1.7 s for a trivial program, 3-5 s for circuits/poseidon2_check on two busy
 // cores; --verbose prints the timings).
-import { existsSync, promises as fsp } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 
 import { compile, createFileManager } from "@noir-lang/noir_wasm";
 import { Noir } from "@noir-lang/noir_js";
 
+import { offline, readStdin } from "./noir_offline.mjs";
+
 const USAGE = "usage: node noir_run.mjs [--verbose] PROJECT_DIR [INPUTS_JSON | -]";
 
-// noir_wasm resolves `git` dependencies with the global fetch: refuse them rather than go online.
-globalThis.fetch = async (url) => {
-  throw new Error(`noir_run works offline and does not fetch ${url}; use a path dependency`);
-};
-
-/** A FileSystem (noir_wasm's interface) that reads the real disk and refuses every write. */
-const readOnlyFs = {
-  existsSync,
-  readFile: (path, encoding) => fsp.readFile(path, encoding),
-  readdir: async (dir, options) => (options?.recursive ? listFiles(dir) : fsp.readdir(dir)),
-  mkdir: async (dir) => refuse(`mkdir ${dir}`),
-  writeFile: async (path) => refuse(`write ${path}`),
-  rename: async (from) => refuse(`rename ${from}`),
-};
-
-function refuse(what) {
-  throw new Error(`noir_run does not write files (refused: ${what})`);
-}
-
-async function listFiles(dir) {
-  const out = [];
-  for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await listFiles(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function fail(code, message) {
-  process.stderr.write(`noir_run: ${message}\n`);
-  process.exit(code);
-}
+const { readOnlyFs, fail } = offline("noir_run");
 
 async function main() {
   const args = process.argv.slice(2);
