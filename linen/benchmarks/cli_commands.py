@@ -1,4 +1,4 @@
-"""`linen bench blob-density`, `l1-costs`, `bridge-latency` and `hostile`: click commands the `bench` group in cli.py adds.
+"""`linen bench blob-density`, `l1-costs`, `bridge-latency`, `hostile` and `zk`: click commands the `bench` group in cli.py adds.
 
 Kept here so the benchmarks' options live beside the benchmarks; cli.py registers them with
 `register(bench)`. The imports of the benchmarks themselves wait until a command runs.
@@ -73,7 +73,19 @@ def hostile(budget: float, seed: int, kills: int, out: Path, keep_workdir: bool,
         raise click.ClickException("strict: " + ", ".join(strict_failures(result)))
 
 
-COMMANDS = (blob_density, l1_costs, bridge_latency, hostile)
+@click.command("zk")
+@click.option("--ks", default="1,4,8", show_default=True, help="Segment sizes to measure, comma-separated.")
+@click.option("--batch", type=int, default=64, show_default=True, help="Transfers in the batch proven as a tree.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/zk.json"), show_default=True)
+@click.option("--workdir", type=click.Path(path_type=Path), default=None, help="Keep circuits, SRS and proofs here.")
+def zk(ks: str, batch: int, out: Path, workdir: Path | None) -> None:
+    """The proof tree's costs: gates, prove time and memory per circuit; a batch serial vs 2 workers."""
+    from linen.benchmarks.zk_circuits import run
+
+    run(tuple(int(k) for k in ks.split(",")), batch, out, workdir)
+
+
+COMMANDS = (blob_density, l1_costs, bridge_latency, hostile, zk)
 
 
 def register(group: click.Group) -> None:
