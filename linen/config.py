@@ -128,6 +128,11 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("prover", "traces-dir"): (str, ""),
     ("prover", "state-dir"): (str, ""),
     ("prover", "dictionary"): (str, ""),  # compressor dictionary file; empty: the one shipped with Linen
+    ("prover", "execution-proofs"): (str, "exec"),  # exec | zk (plus the tree proof; refuse what it cannot prove) | auto
+    ("prover", "zk-dir"): (str, ""),  # srs/ (bb proves under it) and cache/ (compiled circuits, keys)
+    ("prover", "zk-threads"): (int, 0),  # bb threads; 0: all cores
+    ("prover", "l1-rpc"): (str, ""),  # where a root proof is checked (eth_call of the zk verifier) before it is sent
+    ("prover", "zk-verifier-address"): (str, ""),  # L1's ZkRootVerifier (proof type 1)
     # `linen postman` (also inside `linen devnet`), read by linen/postman/settings.py
     ("postman", "l1-rpc"): (str, ""),
     ("postman", "l2-rpc"): (str, ""),

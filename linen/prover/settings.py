@@ -42,6 +42,11 @@ class ProverSettings:
     dictionary: Path | None = None
     config_file: Path | None = None
     large: bool = False
+    execution_proofs: str = "exec"  # exec | zk | auto (zk when the batch is all plain transfers)
+    zk_dir: Path | None = None
+    zk_threads: int = 0
+    l1_rpc: str = ""
+    zk_verifier_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,21 @@ def load_prover_settings(config_file: Path | None = None, overrides: Mapping[str
         state_dir=_optional_path(values["state-dir"]),
         dictionary=_optional_path(values["dictionary"]),
         config_file=Path(config_file) if config_file else None,
+        execution_proofs=_execution_proofs(values["execution-proofs"]),
+        zk_dir=_optional_path(values["zk-dir"]),
+        zk_threads=values["zk-threads"],
+        l1_rpc=values["l1-rpc"],
+        zk_verifier_address=values["zk-verifier-address"],
     )
+
+
+EXECUTION_PROOFS = ("exec", "zk", "auto")
+
+
+def _execution_proofs(text: str) -> str:
+    if text not in EXECUTION_PROOFS:
+        raise ConfigError(f"prover.execution-proofs: {text!r} is not one of {', '.join(EXECUTION_PROOFS)}")
+    return text
 
 
 def _kinds(text: str) -> tuple[ProofKind, ...]:

@@ -78,9 +78,12 @@ class Range:
 
 def join(left: Range, right: Range) -> Range:
     """The merge rule (circuits/linen_range `assert_adjacent`, `join`); NotAdjacent-style InvalidInput otherwise."""
-    if left.final_root != right.parent_root or left.tx_hash_end != right.tx_hash_start or left.chain_id != right.chain_id:
-        raise InvalidInput("merge: the ranges do not chain (root, transaction hash or chain id)")
+    if left.final_root != right.parent_root or left.chain_id != right.chain_id:
+        raise InvalidInput("merge: the ranges do not chain (root or chain id)")
     a, b = left.last, right.first
+    restart = a[0] != b[0] and right.tx_hash_start == 0  # a batch's running hash starts from 0
+    if left.tx_hash_end != right.tx_hash_start and not restart:
+        raise InvalidInput("merge: the transaction hashes do not chain")
     if a[0] == b[0]:
         if a[:5] != b[:5] or b[5] != a[5]:
             raise InvalidInput(f"merge: block {a[0]}: the right range does not start where the left ends")
@@ -179,6 +182,19 @@ class SegmentBuilder:
         self.k = k
         self._empty_storage = empty_root(self.hasher.name)
         self._empty_code = code_hash(self.hasher, b"")
+        # key -> leaf index for the block's new accounts, as the state manager placed them (it inserts
+        # in key-hash order, the transfers create them in transaction order); empty: the next free slot
+        self.insert_positions: dict[bytes, int] = {}
+
+    def _insert(self, address: bytes, value: bytes):  # type: ignore[no-untyped-def]
+        at = self.insert_positions.get(address)
+        if at is None:
+            return self.tree.put(address, value)
+        count = self.tree.next_free_node
+        self.tree.store.set_next_free_node(at)
+        trace = self.tree.put(address, value)
+        self.tree.store.set_next_free_node(count + 1)
+        return trace
 
     def _account(self, address: bytes) -> AccountValue | None:
         value = self.tree.get(address)
@@ -203,7 +219,7 @@ class SegmentBuilder:
             left = _opened(rz.left_proof.leaf_index, rz.left_proof.siblings, rz.left_leaf)
             right = _opened(rz.right_proof.leaf_index, rz.right_proof.siblings, rz.right_leaf)
             return {"exists": False, "account": _account_json(zero), "paths": [left, left, right]}
-        ins = self.tree.put(address, self._fresh(amount).encode())
+        ins = self._insert(address, self._fresh(amount).encode())
         left = _opened(ins.left_proof.leaf_index, ins.left_proof.siblings, ins.prior_left_leaf)
         new = _opened(ins.new_proof.leaf_index, ins.new_proof.siblings, None)
         right = _opened(ins.right_proof.leaf_index, ins.right_proof.siblings, ins.prior_right_leaf)
@@ -246,7 +262,8 @@ class SegmentBuilder:
                 "pub_y": _bytes_json(public_key[32:]), "sender": opened, "sender_account": _account_json(sender),
                 "recipient": recipient,
             })
-        coinbase = self._credit(block.coinbase, tips)
+        # no tips: the circuit does not open the coinbase (any Access fills the input)
+        coinbase = self._credit(block.coinbase, tips) if tips else transfers[0]["recipient"]
         edge = (block.number, block.timestamp, block.base_fee, _int(block.coinbase), block.tx_count)
         statement = Range(parent_root, _int(self.tree.root), tx_hash_start, _int(running), self.chain_id,
                           (*edge, first_index), (*edge, first_index + len(txs)), *vk_hashes)

@@ -432,15 +432,30 @@ def prove_aggregation(request: dict, settings: ProverSettings) -> dict:
     compression_names = _names(request, "compressionProofs", ProofKind.COMPRESSION)
     execution_dir = kind_folders(settings.requests_root, ProofKind.EXECUTION).responses
     compression_dir = kind_folders(settings.requests_root, ProofKind.COMPRESSION).responses
-    executions = [read_execution_proof(name, _load(execution_dir, name)) for name in execution_names]
-    blobs = [read_compression_proof(name, _load(compression_dir, name)) for name in compression_names]
+    execution_data = [_load(execution_dir, name) for name in execution_names]
+    blob_data = [_load(compression_dir, name) for name in compression_names]
+    executions = [read_execution_proof(name, data) for name, data in zip(execution_names, execution_data, strict=True)]
+    blobs = [read_compression_proof(name, data) for name, data in zip(compression_names, blob_data, strict=True)]
     fields = build_aggregation_fields(executions, blobs, read_parent(request))
     public_input = response_public_input(fields)
     proof = sign_attestation([settings.key], settings.l1_chain_id, verifier, public_input)
+    proofs = [{"verifierIndex": ATTESTATION_VERIFIER_INDEX, "proof": _hex(proof)}]
+    mode = getattr(settings, "execution_proofs", "exec")
+    if mode != "exec":
+        from linen.prover.backends import zk
+
+        reason = zk.why_aggregation_not_provable(fields, execution_data, len(blob_data))
+        if reason is None:
+            root = zk.prove_root(settings, fields, public_input, execution_data, blob_data, compression_dir)
+            proofs.append({"verifierIndex": zk.ZK_VERIFIER_INDEX, "proof": _hex(root)})
+        elif mode == "zk":
+            raise InvalidAggregation(f"no zk proof of this aggregation: {reason}")
+    # the strongest proof made is the one finalizeBlocks gets when L1 requires no particular set
     return {
         **fields,
-        "aggregatedProof": _hex(proof),
+        "aggregatedProof": proofs[-1]["proof"],
         "aggregatedProverVersion": f"linen-{__version__}",
-        "aggregatedVerifierIndex": ATTESTATION_VERIFIER_INDEX,
+        "aggregatedVerifierIndex": proofs[-1]["verifierIndex"],
         "aggregatedProofPublicInput": f"0x{public_input:064x}",
+        "proofs": proofs,
     }

@@ -178,7 +178,7 @@ def prove_execution(request: dict, settings: Any) -> dict:
         traces.chain_id, keccak_parent, zk_parent, response_blocks, traces.start, all_messages, all_rolling, service
     )
     signature, signer = _sign(public_input, getattr(settings, "key", ""))
-    return {
+    response = {
         "proof": _hex(signature),
         "proverMode": "exec",
         "proverVersion": f"linen-{__version__}",
@@ -196,3 +196,8 @@ def prove_execution(request: dict, settings: Any) -> dict:
         "tracesEngineVersion": traces.version,
         "type2StateManagerVersion": request.get("type2StateManagerVersion"),
     }
+    if getattr(settings, "execution_proofs", "exec") == "exec":
+        return response
+    from linen.prover.backends.zk import add_zk_proof
+
+    return add_zk_proof(request, settings, response)

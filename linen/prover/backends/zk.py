@@ -1,0 +1,262 @@
+"""Validity proofs for the execution and aggregation backends (`[prover] execution-proofs = zk | auto`).
+
+Execution: after the `exec` checks (traces replayed, blocks re-executed, which the zk response keeps,
+so an aggregation may still attest over it), the batch's account tree is rebuilt from its traces
+(`TracedTree`), its transfers are cut into segments of K (circuits/segment), each segment is proven
+and the segments are merged pairwise to one proof: the response's `zkProof` (a `TreeProof`).
+
+Aggregation: when every execution response it names holds a `zkProof`, their tops are merged (a
+batch's running hash starts from 0, which the merge allows at a block boundary) and the root circuit
+proves the finalization public input for the EVM, over at most 4 blobs. The root proof is checked by
+L1's ZkRootVerifier (an eth_call to `prover.l1-rpc`) before it goes into the response: bb's own
+`verify` cannot check proofs made under Linen's SRS (docs/zk-toolchain.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+from linen.errors import ConfigError, InvalidInput
+from linen.execution.transactions import decode_transaction
+from linen.prover.backends.stateless_inputs import field, load_traces
+from linen.prover.backends.stateless_traces import choose_hasher, hex_bytes, verify_traces
+from linen.prover.prove import InvalidProofRequest
+from linen.zk.proof_tree import CIRCUITS, TreeProof, TreeProver
+from linen.zk.segment_witness import BlockContext, NotProvableTransfer, SegmentBuilder, why_not_in_circuit
+from linen.zk.toolchain import ExecutionFailed, Toolchain, ToolchainError, UnsatisfiedWitness
+from linen.zk.traced_tree import TracedTree
+
+ZK_VERIFIER_INDEX = 1  # proof type of the ZkRootVerifier on L1
+MAX_BLOBS = 4  # circuits/root MAX_BLOBS
+VERIFY_ABI = [{"type": "function", "name": "Verify", "stateMutability": "view",
+               "inputs": [{"name": "proof", "type": "bytes"}, {"name": "publicInputs", "type": "uint256[]"}],
+               "outputs": [{"name": "", "type": "bool"}]}]
+
+
+class ZkWitnessRefused(InvalidProofRequest):
+    """The batch is outside what the circuits prove, or its witness does not satisfy them (exit 78)."""
+
+
+def segment_size() -> int:
+    """K of circuits/segment (its `global K`)."""
+    text = (CIRCUITS / "segment" / "src" / "main.nr").read_text()
+    marker = "global K: u32 = "
+    start = text.index(marker) + len(marker)
+    return int(text[start:text.index(";", start)])
+
+
+def zk_dirs(settings) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """(SRS directory, cache directory) under `prover.zk-dir`."""
+    if settings.zk_dir is None:
+        raise ConfigError("prover.zk-dir is not set: it holds the SRS (srs/) and the circuits' keys (cache/)")
+    return Path(settings.zk_dir) / "srs", Path(settings.zk_dir) / "cache"
+
+
+@lru_cache(maxsize=2)
+def _tree_prover(zk_dir: str, threads: int) -> TreeProver:
+    srs, cache = Path(zk_dir) / "srs", Path(zk_dir) / "cache"
+    return TreeProver(Toolchain(cache, srs, threads=threads or None), Path(zk_dir) / "jobs" / str(os.getpid()))
+
+
+def tree_prover(settings) -> TreeProver:  # type: ignore[no-untyped-def]
+    zk_dirs(settings)
+    try:
+        return _tree_prover(str(settings.zk_dir), settings.zk_threads)
+    except ToolchainError as exc:
+        raise ConfigError(f"the zk toolchain cannot run: {exc}") from None
+
+
+# -- execution ----------------------------------------------------------------------------------------------
+
+
+def why_batch_not_provable(request: dict, settings) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the circuits cannot prove this batch (None: every transaction is a plain transfer)."""
+    traces = load_traces(request, settings, field(request, "blocksData", list))
+    for block in traces.blocks:
+        coinbase = bytes(block.header.coinbase)
+        for raw in block.transactions:
+            tx = decode_transaction(raw, traces.chain_id, allow_unprotected=True)
+            reason = why_not_in_circuit(tx, traces.chain_id)
+            if reason is None and len({tx.sender, tx.tx.to, coinbase}) != 3:
+                reason = "sender, recipient and coinbase must differ"
+            if reason:
+                return f"block {block.header.block_number}, transaction 0x{tx.hash.hex()}: {reason}"
+    return None
+
+
+def prove_batch_tree(request: dict, settings) -> TreeProof:  # type: ignore[no-untyped-def]
+    """The batch's segments proven and merged to one proof; ZkWitnessRefused if it cannot be."""
+    prover = tree_prover(settings)
+    segments = batch_segments(request, settings, segment_size(), prover.vk_hashes)
+    try:
+        return prover.prove_tree([prover.prove_segment(statement, inputs) for statement, inputs in segments])
+    except (ExecutionFailed, UnsatisfiedWitness) as exc:
+        raise ZkWitnessRefused(f"no zk proof: {exc}") from None
+    finally:
+        shutil.rmtree(prover.work_dir, ignore_errors=True)
+
+
+def batch_segments(request: dict, settings, k: int, vk_hashes: tuple[int, int]) -> list:  # type: ignore[no-untyped-def]
+    """The batch's segment statements and circuit inputs, built on the tree its traces rebuild; each
+    block must end at the state manager's root. ZkWitnessRefused if the batch cannot be proven."""
+    blocks_data = field(request, "blocksData", list)
+    proofs = field(request, "zkStateMerkleProof", list)
+    zk_parent = hex_bytes(request, "zkParentStateRootHash", (32,))
+    traces = load_traces(request, settings, blocks_data)
+    hasher = choose_hasher(getattr(settings, "state_hasher", None), zk_parent, proofs)
+    witnesses = verify_traces(hasher, zk_parent, proofs, traces.start)
+    state = TracedTree(hasher)
+    builder: SegmentBuilder | None = None
+    running = 0  # a batch's running transaction hash starts from 0
+    segments = []
+    root = zk_parent
+    try:
+        for block, block_traces, witness in zip(traces.blocks, proofs, witnesses, strict=True):
+            header = block.header
+            txs = [decode_transaction(raw, traces.chain_id, allow_unprotected=True) for raw in block.transactions]
+            if not txs:
+                raise ZkWitnessRefused(f"block {header.block_number} is empty: a segment proves 1 to {k} transfers")
+            positions = state.absorb(header.block_number, root, block_traces)
+            if builder is None:
+                assert state.tree is not None
+                builder = SegmentBuilder(state.tree, traces.chain_id, k)
+            builder.insert_positions = positions
+            context = BlockContext(header.block_number, header.timestamp, header.base_fee_per_gas or 0,
+                                   bytes(header.coinbase), len(txs))
+            for first in range(0, len(txs), k):
+                statement, inputs = builder.segment(context, txs[first:first + k], first, running, vk_hashes)
+                running = statement.tx_hash_end
+                segments.append((statement, inputs))
+            if builder.tree.root != witness.root:
+                raise ZkWitnessRefused(
+                    f"block {header.block_number}: the transfers end at root 0x{builder.tree.root.hex()}, "
+                    f"the state manager's is 0x{witness.root.hex()} (the block does more than its transfers)")
+            root = witness.root
+        return segments
+    except NotProvableTransfer as exc:
+        raise ZkWitnessRefused(f"no zk proof: {exc}") from None
+    except InvalidInput as exc:
+        if isinstance(exc, InvalidProofRequest):
+            raise
+        raise ZkWitnessRefused(f"no zk proof: {exc}") from None
+
+
+def add_zk_proof(request: dict, settings, response: dict) -> dict:  # type: ignore[no-untyped-def]
+    """`response` (the exec one) with the batch's tree proof, when `execution-proofs` asks for one."""
+    mode = getattr(settings, "execution_proofs", "exec")
+    if mode == "exec":
+        return response
+    reason = why_batch_not_provable(request, settings)
+    if reason is not None:
+        if mode == "auto":
+            return response
+        raise ZkWitnessRefused(f"the batch is not all plain transfers: {reason}")
+    top = prove_batch_tree(request, settings)
+    return {**response, "proverMode": "zk", "zkProof": top.to_json()}
+
+
+# -- aggregation --------------------------------------------------------------------------------------------
+
+
+def _word(data: dict, key: str) -> bytes:
+    return hex_bytes(data, key, (32,))
+
+
+def _blob_input(snark_hash: bytes, final_root: bytes, x: bytes, y: bytes) -> dict:
+    return {"snark_hash": [str(b) for b in snark_hash], "final_state_root": "0x" + final_root.hex(),
+            "x": [str(b) for b in x], "y": [str(b) for b in y]}
+
+
+def _blob_fields(data: dict) -> tuple[bytes, bytes, bytes, bytes]:
+    return _word(data, "snarkHash"), _word(data, "finalStateRootHash"), _word(data, "expectedX"), _word(data, "expectedY")
+
+
+def parent_shnarf_preimage(parent_shnarf: bytes, parent_root: bytes, compression_dir: Path) -> tuple[bytes, tuple]:
+    """(parent of the last finalized shnarf, its blob's (snarkHash, root, x, y)): the genesis shnarf's
+    zeros, or the fields of the compression response whose expectedShnarf it is."""
+    from linen.protocol.shnarf import compute_shnarf
+    from linen.prover.files import ProofKind, parse_response_name, read_json
+
+    zero = bytes(32)
+    if compute_shnarf(zero, zero, parent_root, zero, zero) == parent_shnarf:
+        return zero, (zero, parent_root, zero, zero)
+    for path in sorted(compression_dir.glob("*.json")):
+        named = parse_response_name(path.name, ProofKind.COMPRESSION)
+        if named is None or (named.hash or "").lower() != parent_shnarf.hex():
+            continue
+        data = read_json(path)
+        fields = _blob_fields(data)
+        prev = _word(data, "prevShnarf")
+        if compute_shnarf(prev, *fields) == parent_shnarf:
+            return prev, fields
+    raise ZkWitnessRefused(f"no compression response opens the last finalized shnarf 0x{parent_shnarf.hex()}")
+
+
+def why_aggregation_not_provable(fields: dict, executions: list[dict], blob_count: int) -> str | None:
+    if not all(isinstance(e.get("zkProof"), dict) for e in executions):
+        return "an execution proof of the range has no zk proof"
+    if blob_count > MAX_BLOBS:
+        return f"{blob_count} blobs, the root circuit takes at most {MAX_BLOBS}"
+    if fields["l2MerkleRoots"]:
+        return "L2-to-L1 messages (the circuits do not prove bridge messages)"
+    if (fields["l1RollingHash"], fields["l1RollingHashMessageNumber"]) != (
+            fields["lastFinalizedL1RollingHash"], fields["lastFinalizedL1RollingHashMessageNumber"]):
+        return "L1-to-L2 messages (the circuits do not prove bridge messages)"
+    return None
+
+
+def prove_root(settings, fields: dict, public_input: int, executions: list[dict], blobs: list[dict],  # type: ignore[no-untyped-def]
+               compression_dir: Path) -> bytes:
+    """The root proof of the aggregation, checked by L1's zk verifier; ZkWitnessRefused if it cannot be made."""
+    prover = tree_prover(settings)
+    try:
+        top = prover.prove_tree([TreeProof.from_json(e["zkProof"]) for e in executions])
+        parent_root = _word(fields, "parentStateRootHash")
+        prev, parent_blob = parent_shnarf_preimage(_word(fields, "parentAggregationFinalShnarf"), parent_root,
+                                                   compression_dir)
+        padding = _blob_input(bytes(32), bytes(32), bytes(32), bytes(32))
+        inputs = {
+            "public_input": hex(public_input),
+            "parent_shnarf_parent": [str(b) for b in prev],
+            "parent_blob": _blob_input(*parent_blob),
+            "blobs": [_blob_input(*_blob_fields(b)) for b in blobs] + [padding] * (MAX_BLOBS - len(blobs)),
+            "blob_count": str(len(blobs)),
+            "last_finalized_timestamp": hex(int(fields["parentAggregationLastBlockTimestamp"])),
+            "last_finalized_block_number": hex(int(fields["lastFinalizedBlockNumber"])),
+            "l1_rolling_hash": [str(b) for b in _word(fields, "l1RollingHash")],
+            "l1_rolling_hash_message_number": hex(int(fields["l1RollingHashMessageNumber"])),
+            "l2_merkle_trees_depth": hex(int(fields["l2MerkleTreesDepth"])),
+        }
+        proof, public, _ = prover.prove_root(top, inputs)
+    except (ExecutionFailed, UnsatisfiedWitness, InvalidInput) as exc:
+        if isinstance(exc, InvalidProofRequest):
+            raise
+        raise ZkWitnessRefused(f"no root proof: {exc}") from None
+    finally:
+        shutil.rmtree(prover.work_dir, ignore_errors=True)
+    expected = [public_input, *prover.vk_hashes, top.statement.chain_id]
+    if [int(x, 16) for x in public] != expected:
+        raise ZkWitnessRefused("the root proof's public inputs are not the aggregation's")
+    check_on_l1(settings, proof, public_input)
+    return proof
+
+
+def check_on_l1(settings, proof: bytes, public_input: int) -> None:  # type: ignore[no-untyped-def]
+    """eth_call of L1's ZkRootVerifier: a proof it refuses is never sent (bb's verify cannot check it)."""
+    from web3 import Web3
+
+    if not settings.l1_rpc or not settings.zk_verifier_address:
+        raise ConfigError("prover.l1-rpc and prover.zk-verifier-address are needed to check a root proof")
+    w3 = Web3(Web3.HTTPProvider(settings.l1_rpc, request_kwargs={"timeout": 60}))
+    contract = w3.eth.contract(address=Web3.to_checksum_address(settings.zk_verifier_address), abi=VERIFY_ABI)
+    try:
+        ok = contract.functions.Verify(proof, [public_input]).call()
+    except Exception as exc:  # a revert (the verifier's custom errors) or an unreachable L1
+        if "revert" not in str(exc).lower() and "execution" not in str(exc).lower():
+            raise
+        ok = False
+    if not ok:
+        raise ZkWitnessRefused("L1's zk verifier refuses the root proof: it is not sent")
