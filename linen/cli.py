@@ -49,7 +49,7 @@ def _node_options(fn):  # type: ignore[no-untyped-def]
 
 def _load(  # type: ignore[no-untyped-def]
     config_file, data_dir, rpc_port, rpc_host, genesis, block_period, create_empty_blocks, sequencer_key,
-    traces_limits, traces_dir, l1_rpc, default_dir,
+    traces_limits, traces_dir, l1_rpc, default_dir, extra=None,
 ):
     overrides = {
         ("l1", "rpc-url"): l1_rpc,
@@ -63,6 +63,7 @@ def _load(  # type: ignore[no-untyped-def]
         ("sequencer", "create-empty-blocks"): create_empty_blocks,
         ("sequencer", "key"): sequencer_key,
     }
+    overrides.update(extra or {})
     if data_dir is None and config_file is None:
         overrides[("node", "data-dir")] = default_dir
     return load_config(config_file, overrides)
@@ -84,7 +85,7 @@ async def _run_node(config, on_started) -> None:  # type: ignore[no-untyped-def]
     await node.stop()
 
 
-async def _run_devnet(config) -> None:  # type: ignore[no-untyped-def]
+async def _run_devnet(config, proofs: str = "exec") -> None:  # type: ignore[no-untyped-def]
     from linen.devnet import Devnet
 
     stop = asyncio.Event()
@@ -92,7 +93,7 @@ async def _run_devnet(config) -> None:  # type: ignore[no-untyped-def]
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    devnet = Devnet(config, config.l1_rpc_url or None)
+    devnet = Devnet(config, config.l1_rpc_url or None, proofs=proofs)
     try:
         await devnet.start(lambda text: click.echo(text, err=True))
         _describe(devnet.node, config.data_dir / "devnet.json", devnet)
@@ -133,7 +134,11 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
         click.echo(f"L1 rollup   {deployment.rollup}  (includes the L1 message service)")
         for proof_type, verifier in deployment.verifiers.items():
             click.echo(f"L1 verifier {verifier}  (proof type {proof_type})")
-        click.echo(f"L2 message service {deployment.l2_message_service}")
+        if deployment.l2_message_service is not None:
+            click.echo(f"L2 message service {deployment.l2_message_service}")
+        else:
+            click.echo("L2 message service: none (a zk-only chain: plain transfers, finalized on validity proofs)")
+        info["proofs"] = devnet.proofs
         if "postman" in info:
             click.echo(f"postman RPC {info['postman']['rpc']}  (claims as {info['postman']['address']}, dev account 9)")
     click.echo(f"L2 RPC      {node.rpc.url}")
@@ -169,16 +174,19 @@ def node(**options) -> None:  # type: ignore[no-untyped-def]
 @main.command()
 @_node_options
 @click.option("--fresh", is_flag=True, help="Delete the data dir first and start a new chain.")
-def devnet(fresh: bool, **options) -> None:  # type: ignore[no-untyped-def]
+@click.option("--proofs", type=click.Choice(["exec", "zk"]), default="exec", show_default=True,
+              help="exec: attested re-execution; zk: a zk-only chain of plain transfers finalized on validity proofs.")
+def devnet(fresh: bool, proofs: str, **options) -> None:  # type: ignore[no-untyped-def]
     """Run the devnet: an L1 (anvil, or --l1-rpc), the L2 node, and the rollup and messaging contracts."""
     try:
-        config = _load(**options, default_dir=".linen/devnet")
+        config = _load(**options, default_dir=".linen/devnet",
+                       extra={("sequencer", "provable"): "transfers"} if proofs == "zk" else None)
         if fresh and config.data_dir.exists():
             shutil.rmtree(config.data_dir)
         from linen.node import usable_data_dir
 
         usable_data_dir(config.data_dir)
-        asyncio.run(_run_devnet(config))
+        asyncio.run(_run_devnet(config, proofs))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEVNET_STATE_HASHER = "poseidon2-bn254"
+PROOF_SYSTEMS = ("exec", "zk")
+ZK_PROOF_TYPE = 1
 DEVNET_L1_BLOCK_TIME = 1.0  # seconds; see the module docstring
 BRIDGE_RESERVE_WEI = 5_000 * 10**18  # what the L2 message service holds to pay claimed deposits
 
@@ -60,9 +62,12 @@ def genesis_zk_root(alloc: dict[bytes, GenesisAccount], hasher_name: str = DEVNE
 class Devnet:
     """Everything `linen devnet` runs, started and stopped in order."""
 
-    def __init__(self, config: NodeConfig, l1_url: str | None = None) -> None:
+    def __init__(self, config: NodeConfig, l1_url: str | None = None, proofs: str = "exec") -> None:
+        if proofs not in PROOF_SYSTEMS:
+            raise ValueError(f"proofs: {proofs!r} is not one of {', '.join(PROOF_SYSTEMS)}")
         self.config = config
         self.l1_url = l1_url
+        self.proofs = proofs  # exec: attested re-execution (proof type 0); zk: validity proofs only (type 1)
         self.l1: LaunchedL1 | None = None
         self.node: Node | None = None
         self.deployment: Deployment | None = None
@@ -78,9 +83,10 @@ class Devnet:
         self.node = Node(self.config)
         await self.node.start()
         self.deployment = await loop.run_in_executor(None, self._ensure_contracts, progress)
-        service = bytes.fromhex(self.deployment.l2_message_service[2:])
-        producer = self.node.producer
-        producer.config = dataclasses.replace(producer.config, l2_message_service=service)
+        if self.deployment.l2_message_service is not None:
+            service = bytes.fromhex(self.deployment.l2_message_service[2:])
+            producer = self.node.producer
+            producer.config = dataclasses.replace(producer.config, l2_message_service=service)
         self.node.follow_l1(self.l1.url, bytes.fromhex(self.deployment.rollup[2:]))  # "safe"/"finalized" from L1
         progress("starting the coordinator and a prover controller ...")
         self.pipeline = await loop.run_in_executor(None, self._start_pipeline)
@@ -89,7 +95,7 @@ class Devnet:
         from linen.devnet_pipeline import DevnetPipeline
 
         assert self.node is not None and self.l1 is not None and self.deployment is not None
-        return DevnetPipeline.start(self.config, self.node, self.l1.url, self.deployment)
+        return DevnetPipeline.start(self.config, self.node, self.l1.url, self.deployment, proofs=self.proofs)
 
     def _ensure_contracts(self, progress: Callable[[str], None]) -> Deployment:
         assert self.l1 is not None and self.node is not None
@@ -116,7 +122,18 @@ class Devnet:
                 prover_addresses=(prover_dev_account().address,),
             )
             deployment = deploy_l1(l1, ANVIL_FIRST_KEY, artifacts, settings)
-        if deployment.l2_message_service is None or not l2.eth.get_code(deployment.l2_message_service):
+        if self.proofs == "zk":
+            if ZK_PROOF_TYPE not in deployment.verifiers or not l1.eth.get_code(deployment.verifiers[ZK_PROOF_TYPE]):
+                from linen.zk.l1_setup import require_proof_types, setup_zk_verifier
+
+                zk = setup_zk_verifier(l1, ANVIL_FIRST_KEY, deployment.rollup, data_dir / "zk", self.node.chain_id,
+                                       data_dir / "artifacts", progress)
+                require_proof_types(l1, ANVIL_FIRST_KEY, deployment.rollup, [ZK_PROOF_TYPE], data_dir / "artifacts")
+                deployment.verifiers[ZK_PROOF_TYPE] = zk.verifier
+            deployment.l2_chain_id = self.node.chain_id
+            progress("zk-only chain: plain transfers only, no L2 message service (the circuits do not prove bridge "
+                     "messages); L1 finalizes on validity proofs (proof type 1) alone")
+        elif deployment.l2_message_service is None or not l2.eth.get_code(deployment.l2_message_service):
             progress("deploying the L2 message service ...")
             artifacts = artifacts or compile_contracts(data_dir / "artifacts")
             operator = operator_dev_account()

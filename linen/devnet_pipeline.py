@@ -30,6 +30,9 @@ from linen.prover.settings import ControllerSettings
 log = logging.getLogger(__name__)
 
 PROOF_TYPE = 0  # the AttestationVerifier
+ZK_PROOF_TYPE = 1  # the ZkRootVerifier (linen/zk/l1_setup.py)
+ZK_MAX_BLOBS = 4  # circuits/root MAX_BLOBS
+NO_SERVICE = "0x" + "00" * 20  # a zk-only chain's L2 message service: none
 # A devnet wants finality in seconds, not Linea's minutes: small batches and short deadlines.
 DEVNET_COORDINATOR = {
     "blocks-limit": 20,
@@ -46,8 +49,9 @@ DEVNET_COORDINATOR = {
 
 
 def write_prover_config(path: Path, root: Path, l1_chain_id: int, verifier: str, l2_chain_id: int,
-                        traces_dir: Path) -> Path:
-    path.write_text(
+                        traces_dir: Path, zk: dict[str, str] | None = None) -> Path:
+    """The prover's settings file; `zk` adds the validity-proof keys (zk-dir, l1-rpc, zk-verifier-address)."""
+    text = (
         "[prover]\n"
         f'requests-root = "{root}"\n'
         f'key = "{prover_dev_account().private_key}"\n'
@@ -56,6 +60,9 @@ def write_prover_config(path: Path, root: Path, l1_chain_id: int, verifier: str,
         f"l2-chain-id = {l2_chain_id}\n"
         f'traces-dir = "{traces_dir}"\n'
     )
+    if zk:
+        text += 'execution-proofs = "zk"\n' + "".join(f'{key} = "{value}"\n' for key, value in zk.items())
+    path.write_text(text)
     return path
 
 
@@ -68,12 +75,16 @@ class DevnetPipeline:
     postman: Postman | None = None  # claims bridge messages; key: dev account 9 (linen/postman/devnet.py)
 
     @classmethod
-    def start(cls, config: NodeConfig, node, l1_url: str, deployment: Deployment) -> DevnetPipeline:  # type: ignore[no-untyped-def]
+    def start(cls, config: NodeConfig, node, l1_url: str, deployment: Deployment,  # type: ignore[no-untyped-def]
+              proofs: str = "exec") -> DevnetPipeline:
         data_dir = config.data_dir
         root = data_dir / "prover"
         verifier = deployment.verifiers[PROOF_TYPE]
+        zk = None
+        if proofs == "zk":
+            zk = {"zk-dir": str(data_dir / "zk"), "l1-rpc": l1_url, "zk-verifier-address": deployment.verifiers[ZK_PROOF_TYPE]}
         prover_config = write_prover_config(data_dir / "prover.toml", root, deployment.l1_chain_id, verifier,
-                                            node.chain_id, node.traces_dir)
+                                            node.chain_id, node.traces_dir, zk)
         devnet_choices = {
             **DEVNET_COORDINATOR,
             "node-rpc": node.rpc.url,
@@ -90,6 +101,8 @@ class DevnetPipeline:
             "prover-root": str(root),
             "traces-dir": str(node.traces_dir),
         }
+        if zk:  # no L2 message service, hence no anchoring; the root circuit takes at most 4 blobs
+            devnet_choices.update({"l2-message-service": NO_SERVICE, "l2-key": "", "blobs-limit": ZK_MAX_BLOBS})
         # the file's [coordinator] table wins over the devnet's choices
         values = load_section_values("coordinator", config.config_file, defaults=devnet_choices)
         limits = node.trace_limits.regular if getattr(node, "trace_limits", None) is not None else {}
@@ -108,8 +121,10 @@ class DevnetPipeline:
         ]
         for thread in threads:
             thread.start()
-        postman = start_devnet_postman(config.config_file, data_dir, l1_url, node.rpc.url, deployment.rollup,
-                                       deployment.l2_message_service, stopping)
+        postman = None
+        if deployment.l2_message_service is not None:
+            postman = start_devnet_postman(config.config_file, data_dir, l1_url, node.rpc.url, deployment.rollup,
+                                           deployment.l2_message_service, stopping)
         return cls(coordinator, controller, threads, stopping, postman)
 
     def stop(self) -> None:

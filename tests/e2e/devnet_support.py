@@ -24,8 +24,9 @@ def call(url: str, method: str, *params):
 class DevnetProcess:
     """`linen devnet` with its output in `<data-dir>.log`; `start` returns once devnet.json is written."""
 
-    def __init__(self, data_dir: Path, block_period: float = 1.0) -> None:
+    def __init__(self, data_dir: Path, block_period: float = 1.0, extra_args: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
+        self.extra_args = extra_args
         self.port = free_port()
         self.block_period = block_period
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
@@ -35,7 +36,7 @@ class DevnetProcess:
     def start(self, timeout: float = 180.0) -> DevnetProcess:
         already = self.log().count("written to")
         args = LINEN + ["devnet", "--data-dir", str(self.data_dir), "--rpc-port", str(self.port),
-                        "--block-period", str(self.block_period)]
+                        "--block-period", str(self.block_period), *self.extra_args]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.time() + timeout
