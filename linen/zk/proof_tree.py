@@ -102,15 +102,20 @@ class TreeProver:
         self._check_public(public, statement)
         return TreeProof(statement, proof, self.segment_key, seconds)
 
-    def prove_merge(self, left: TreeProof, right: TreeProof, claimed: Range | None = None) -> TreeProof:
-        """Merge two adjacent proofs. `claimed` skips the Python join rule and asks the circuit to
-        prove that statement (tests use it to show the circuit itself refuses what the rule refuses)."""
-        statement = claimed if claimed is not None else join(left.statement, right.statement)
+    @staticmethod
+    def merge_inputs(left: TreeProof, right: TreeProof, statement: Range) -> dict:
         inputs = {"public": [hex(f) for f in statement.fields()]}
         for side, child in (("left", left), ("right", right)):
             inputs.update({f"{side}_vk": child.key.fields, f"{side}_proof": child.proof,
                            f"{side}_public": [hex(f) for f in child.statement.fields()],
                            f"{side}_key_hash": child.key.hash})
+        return inputs
+
+    def prove_merge(self, left: TreeProof, right: TreeProof, claimed: Range | None = None) -> TreeProof:
+        """Merge two adjacent proofs. `claimed` skips the Python join rule and asks the circuit to
+        prove that statement (tests use it to show the circuit itself refuses what the rule refuses)."""
+        statement = claimed if claimed is not None else join(left.statement, right.statement)
+        inputs = self.merge_inputs(left, right, statement)
         proof, public, seconds = self._run(self.merge, inputs, RECURSIVE)
         self._check_public(public, statement)
         return TreeProof(statement, proof, self.merge_key, seconds)
@@ -129,17 +134,22 @@ class TreeProver:
 
     def prove_root(self, top: TreeProof, root_inputs: dict) -> tuple[bytes, list[str], float]:
         """The root proof (EVM target) of `top` with the finalization witnesses in `root_inputs`."""
-        seg, merge = self.vk_hashes
-        inputs = dict(root_inputs)
-        inputs.update({"segment_vk_hash": hex(seg), "merge_vk_hash": hex(merge),
-                       "chain_id": hex(top.statement.chain_id), "vk": top.key.fields, "proof": top.proof,
-                       "top": [hex(f) for f in top.statement.fields()], "key_hash": top.key.hash})
+        inputs = self.root_circuit_inputs(top, root_inputs)
         tag = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
         job = self.work_dir / f"root-{tag}"
         job.mkdir(parents=True, exist_ok=True)
         self.tc.execute(self.root, inputs, job / "witness.gz")
         proof = self.tc.prove(self.root, job / "witness.gz", job, "evm")
         return proof.proof, proof.public_inputs_hex, proof.seconds
+
+    def root_circuit_inputs(self, top: TreeProof, root_inputs: dict) -> dict:
+        """circuits/root's inputs: `root_inputs` (the finalization witnesses) and the top proof."""
+        seg, merge = self.vk_hashes
+        inputs = dict(root_inputs)
+        inputs.update({"segment_vk_hash": hex(seg), "merge_vk_hash": hex(merge),
+                       "chain_id": hex(top.statement.chain_id), "vk": top.key.fields, "proof": top.proof,
+                       "top": [hex(f) for f in top.statement.fields()], "key_hash": top.key.hash})
+        return inputs
 
     @staticmethod
     def _check_public(public: list[str], statement: Range) -> None:

@@ -11,7 +11,8 @@ refused by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ def test_segment_witnesses_from_node_traces(tmp_path):
         add_zk_proof,
         batch_segments,
         segment_size,
+        why_aggregation_not_provable,
         why_batch_not_provable,
     )
     from linen.zk import srs
@@ -106,6 +108,28 @@ def test_segment_witnesses_from_node_traces(tmp_path):
         with pytest.raises(ZkWitnessRefused, match="not all plain transfers") as refused:
             add_zk_proof(other, settings, {})
         assert refused.value.exit_code == 78
+        # a mixed chain (`auto`): that batch keeps its exec proof alone, and its aggregation the attestation
+        exec_response = {"proof": "0x01"}
+        assert add_zk_proof(other, replace(settings, execution_proofs="auto"), exec_response) is exec_response
+        fields = {"l2MerkleRoots": [], "l1RollingHash": "0x00", "l1RollingHashMessageNumber": 0,
+                  "lastFinalizedL1RollingHash": "0x00", "lastFinalizedL1RollingHashMessageNumber": 0}
+        assert "no zk proof" in why_aggregation_not_provable(fields, [{"zkProof": {}}, exec_response], 1)
+        assert "at most 4" in why_aggregation_not_provable(fields, [{"zkProof": {}}], 5)
+        assert "messages" in why_aggregation_not_provable({**fields, "l2MerkleRoots": ["0x01"]}, [{"zkProof": {}}], 1)
+        assert why_aggregation_not_provable(fields, [{"zkProof": {}}], 4) is None
+
+        # through the prover's entry point: exit 78, no response written
+        requests = tmp_path / "req"
+        requests.mkdir()
+        request_file = requests / "3-3-etv0.2.0-stv2.3.0-getZkProof.json"
+        request_file.write_text(json.dumps(other))
+        config = tmp_path / "prover.toml"
+        config.write_text(f'[prover]\nkey = "{settings.key}"\nl2-chain-id = {CHAIN_ID}\n'
+                          f'execution-proofs = "zk"\nzk-dir = "{tmp_path / "zk"}"\n')
+        from linen.prover.prove import run as prove_run
+
+        assert prove_run(["--config", str(config), "--in", str(request_file), "--out", str(tmp_path / "out.json")]) == 78
+        assert not (tmp_path / "out.json").exists()
         assert Web3.is_address(token[0]["contractAddress"])
     finally:
         harness.stop()
