@@ -29,6 +29,8 @@ contract LinenRollup is L1MessageService {
     mapping(bytes32 shnarf => uint256) public blobShnarfExists;
     bytes32 public currentFinalizedState;
     address public fallbackOperator;
+    /// @dev Proof types every finalization must carry, strictly increasing; empty means any registered type.
+    uint256[] internal requiredProofTypes;
 
     struct RoleAddress {
         address addressWithRole;
@@ -99,6 +101,7 @@ contract LinenRollup is L1MessageService {
         address indexed verifierSetBy,
         address oldVerifierAddress
     );
+    event RequiredProofTypesChanged(uint256[] proofTypes, address indexed setBy);
     event FallbackOperatorAddressSet(address indexed caller, address indexed fallbackOperator);
     event FallbackOperatorRoleGranted(address indexed caller, address indexed fallbackOperator);
 
@@ -127,6 +130,10 @@ contract LinenRollup is L1MessageService {
     error InvalidProof();
     error InvalidProofOrProofVerificationRanOutOfGas(bytes verifierRevertData);
     error LastFinalizationTimeNotLapsed();
+    error ProofTypesNotIncreasing();
+    error ProofCountMismatch(uint256 proofs, uint256 proofTypes);
+    error RequiredProofTypeMissing(uint256 proofType);
+    error ProofTypeIsRequired(uint256 proofType);
 
     constructor(InitializationData memory _init) {
         bytes32 genesisShnarf = _computeShnarf(0, 0, _init.initialStateRootHash, 0, 0);
@@ -161,8 +168,26 @@ contract LinenRollup is L1MessageService {
     }
 
     function unsetVerifierAddress(uint256 _proofType) external onlyRole(VERIFIER_UNSETTER_ROLE) {
+        for (uint256 i; i < requiredProofTypes.length; ++i) {
+            if (requiredProofTypes[i] == _proofType) revert ProofTypeIsRequired(_proofType);
+        }
         emit VerifierAddressChanged(address(0), _proofType, msg.sender, verifiers[_proofType]);
         delete verifiers[_proofType];
+    }
+
+    /// @notice Makes `_proofTypes` (strictly increasing, each with a verifier) the proof types every
+    /// finalization must carry: with [0, 1] neither the attestation nor the validity proof alone suffices.
+    function setRequiredProofTypes(uint256[] calldata _proofTypes) external onlyRole(VERIFIER_SETTER_ROLE) {
+        for (uint256 i; i < _proofTypes.length; ++i) {
+            if (i > 0 && _proofTypes[i] <= _proofTypes[i - 1]) revert ProofTypesNotIncreasing();
+            if (verifiers[_proofTypes[i]] == address(0)) revert InvalidProofType();
+        }
+        requiredProofTypes = _proofTypes;
+        emit RequiredProofTypesChanged(_proofTypes, msg.sender);
+    }
+
+    function getRequiredProofTypes() external view returns (uint256[] memory) {
+        return requiredProofTypes;
     }
 
     function setFallbackOperatorAddress(address _fallbackOperator) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -234,21 +259,51 @@ contract LinenRollup is L1MessageService {
 
     /// @notice Finalizes blocks currentL2BlockNumber+1 .. endBlockNumber once the verifier for
     /// `_proofType` accepts `_aggregatedProof` against the public input of `_finalizationData`.
+    /// @dev Only when no proof types are required, or exactly `_proofType` is.
     function finalizeBlocks(bytes calldata _aggregatedProof, uint256 _proofType, FinalizationDataV3 calldata _finalizationData)
         external
         whenTypeAndGeneralNotPaused(FINALIZATION_PAUSE_TYPE)
         onlyRole(OPERATOR_ROLE)
     {
         if (_aggregatedProof.length == 0) revert ProofIsEmpty();
+        for (uint256 i; i < requiredProofTypes.length; ++i) {
+            if (requiredProofTypes[i] != _proofType) revert RequiredProofTypeMissing(requiredProofTypes[i]);
+        }
+        uint256 publicInput = _finalize(_finalizationData);
+        _verifyProof(publicInput, _proofType, _aggregatedProof);
+    }
+
+    /// @notice As `finalizeBlocks`, with one proof per type in `_proofTypes` (strictly increasing), all
+    /// verified against the same public input; every required proof type must be among them.
+    function finalizeBlocksWithProofs(
+        bytes[] calldata _proofs,
+        uint256[] calldata _proofTypes,
+        FinalizationDataV3 calldata _finalizationData
+    ) external whenTypeAndGeneralNotPaused(FINALIZATION_PAUSE_TYPE) onlyRole(OPERATOR_ROLE) {
+        if (_proofs.length != _proofTypes.length) revert ProofCountMismatch(_proofs.length, _proofTypes.length);
+        if (_proofs.length == 0) revert ProofIsEmpty();
+        uint256 next;
+        for (uint256 i; i < _proofTypes.length; ++i) {
+            if (i > 0 && _proofTypes[i] <= _proofTypes[i - 1]) revert ProofTypesNotIncreasing();
+            if (_proofs[i].length == 0) revert ProofIsEmpty();
+            if (next < requiredProofTypes.length && requiredProofTypes[next] == _proofTypes[i]) ++next;
+        }
+        if (next < requiredProofTypes.length) revert RequiredProofTypeMissing(requiredProofTypes[next]);
+        uint256 publicInput = _finalize(_finalizationData);
+        for (uint256 i; i < _proofTypes.length; ++i) {
+            _verifyProof(publicInput, _proofTypes[i], _proofs[i]);
+        }
+    }
+
+    /// @dev Every check of the finalization data, the state moved forward, and the public input to prove.
+    function _finalize(FinalizationDataV3 calldata _finalizationData) private returns (uint256) {
         uint256 lastFinalizedBlock = currentL2BlockNumber;
         if (stateRootHashes[lastFinalizedBlock] != _finalizationData.parentStateRootHash) {
             revert StartingRootHashDoesNotMatch();
         }
         bytes32 lastFinalizedShnarf = currentFinalizedShnarf;
         bytes32 finalShnarf = _finalizeState(_finalizationData, lastFinalizedBlock);
-        uint256 publicInput =
-            _computePublicInput(_finalizationData, lastFinalizedShnarf, finalShnarf, lastFinalizedBlock);
-        _verifyProof(publicInput, _proofType, _aggregatedProof);
+        return _computePublicInput(_finalizationData, lastFinalizedShnarf, finalShnarf, lastFinalizedBlock);
     }
 
     function _finalizeState(FinalizationDataV3 calldata _data, uint256 _lastFinalizedBlock)
