@@ -54,6 +54,9 @@ class RollupClient:
     def state_root(self, block_number: int) -> bytes:
         return bytes(self.contract.functions.stateRootHashes(block_number).call())
 
+    def required_proof_types(self) -> list[int]:
+        return [int(t) for t in self.contract.functions.getRequiredProofTypes().call()]
+
     # -- sends ----------------------------------------------------------------------------------------
     def _check(self, what: str, call, blob_hashes: list[bytes] | None = None) -> None:  # type: ignore[no-untyped-def]
         sender = self.w3.eth.account.from_key(self.key).address
@@ -79,6 +82,15 @@ class RollupClient:
         call = self.contract.functions.finalizeBlocks(proof, proof_type, data.as_abi())
         self._check("finalizeBlocks", call)
         receipt = self._send("finalizeBlocks", call)
+        self._wait_confirmations(receipt["blockNumber"])
+        return "0x" + bytes(receipt["transactionHash"]).hex()
+
+    def finalize_blocks_with_proofs(self, proofs: dict[int, bytes], data: FinalizationData) -> str:
+        """One finalization carrying a proof of each type in `proofs` (sent in increasing type order)."""
+        types = sorted(proofs)
+        call = self.contract.functions.finalizeBlocksWithProofs([proofs[t] for t in types], types, data.as_abi())
+        self._check("finalizeBlocksWithProofs", call)
+        receipt = self._send("finalizeBlocksWithProofs", call)
         self._wait_confirmations(receipt["blockNumber"])
         return "0x" + bytes(receipt["transactionHash"]).hex()
 

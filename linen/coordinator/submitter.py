@@ -20,6 +20,7 @@ from pathlib import Path
 from linen.coordinator.l1_client import RollupClient
 from linen.coordinator.rpc_client import RpcClient
 from linen.coordinator.store import FINALIZED, PROVEN, SUBMITTED, AggregationRow, BlobRow, CoordinatorStore
+from linen.errors import OperationalError
 from linen.l1.finalization import FinalizationData, ShnarfData
 from linen.protocol.blob.packing import pad_blob
 from linen.prover import files
@@ -85,6 +86,13 @@ class BlobSubmitter:
         log.info("submitted blobs %d-%d (%d blobs) in %s", chunk[0].start, chunk[-1].end, len(chunk), tx)
 
 
+def proofs_by_type(response: dict) -> dict[int, bytes]:
+    """proof type → proof of an aggregation response (`proofs`, or the single aggregated proof)."""
+    listed = response.get("proofs") or [{"verifierIndex": response["aggregatedVerifierIndex"],
+                                         "proof": response["aggregatedProof"]}]
+    return {int(p["verifierIndex"]): _b(p["proof"]) for p in listed}
+
+
 class Finalizer:
     def __init__(self, rollup: RollupClient, store: CoordinatorStore, root: Path, state_manager: RpcClient,
                  node: RpcClient) -> None:
@@ -125,9 +133,24 @@ class Finalizer:
             l2_merkle_roots=tuple(_b(r) for r in response["l2MerkleRoots"]),
             l2_messaging_blocks_offsets=_b(response["l2MessagingBlocksOffsets"]),
         )
-        tx = self.rollup.finalize_blocks(_b(response["aggregatedProof"]), int(response["aggregatedVerifierIndex"]), data)
+        tx = self._send_finalization(response, data)
         self.store.set_aggregation_status(row.start, FINALIZED, tx)
         log.info("finalized blocks %d-%d on L1 in %s", row.start, row.end, tx)
+
+    def _send_finalization(self, response: dict, data: FinalizationData) -> str:
+        """finalizeBlocks with the strongest proof, or with exactly the proof types L1 requires."""
+        proofs = proofs_by_type(response)
+        required = self.rollup.required_proof_types()
+        if not required:
+            return self.rollup.finalize_blocks(_b(response["aggregatedProof"]),
+                                               int(response["aggregatedVerifierIndex"]), data)
+        missing = [t for t in required if t not in proofs]
+        if missing:
+            raise OperationalError(f"aggregation {response.get('finalBlockNumber')}: L1 requires proof types "
+                                   f"{required}, the prover made {sorted(proofs)} (missing {missing})")
+        if len(required) == 1:
+            return self.rollup.finalize_blocks(proofs[required[0]], required[0], data)
+        return self.rollup.finalize_blocks_with_proofs({t: proofs[t] for t in required}, data)
 
     def _tell_state_manager(self, finalized: int) -> None:
         if finalized <= 0:

@@ -105,3 +105,28 @@ def test_no_required_types_keeps_any_registered_verifier(env, l1_snapshot):
     first, second = proofs_for(env, data)
     env.send(with_proofs(env, data, [second], [SECOND_TYPE]))
     assert env.rollup.functions.currentL2BlockNumber().call() == 3
+
+
+def test_the_coordinator_sends_exactly_the_required_proofs(env, l1, l1_snapshot):
+    """The finalizer reads L1's required types and picks those proofs from the aggregation response."""
+    from linen.coordinator.l1_client import RollupClient
+    from linen.coordinator.submitter import Finalizer
+    from linen.errors import OperationalError
+    from tests.helpers import ROOT
+    from tests.l1.support import OPERATOR
+
+    client = RollupClient(l1.url, env.rollup.address, OPERATOR.private_key, ROOT / ".pytest_cache" / "l1-contracts")
+    finalizer = Finalizer(client, None, None, None, None)
+    data = env.finalization_for(env.blob, 3)
+    first, second = proofs_for(env, data)
+    response = {"finalBlockNumber": 3, "aggregatedProof": "0x" + second.hex(), "aggregatedVerifierIndex": SECOND_TYPE,
+                "proofs": [{"verifierIndex": 0, "proof": "0x" + first.hex()}]}
+    env.send(env.rollup.functions.setRequiredProofTypes([0, SECOND_TYPE]), sender=ADMIN)
+    with pytest.raises(OperationalError, match=r"missing \[2\]"):
+        finalizer._send_finalization(response, data)
+    response["proofs"].append({"verifierIndex": SECOND_TYPE, "proof": "0x" + second.hex()})
+    tx = finalizer._send_finalization(response, data)
+    sent = env.w3.eth.get_transaction(tx)
+    function, args = env.rollup.decode_function_input(sent.input)
+    assert function.fn_name == "finalizeBlocksWithProofs" and list(args["_proofTypes"]) == [0, SECOND_TYPE]
+    assert env.rollup.functions.currentL2BlockNumber().call() == 3
