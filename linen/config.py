@@ -56,6 +56,7 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("sequencer", "tx-pool-min-margin"): (float, 0.5),
     ("sequencer", "estimate-gas-min-margin"): (float, 1.2),
     ("sequencer", "fixed-cost-wei"): (int, 0),
+    ("sequencer", "provable"): (str, "all"),  # "transfers": only what the zk circuits prove (TX_NOT_PROVABLE)
     ("sequencer", "variable-cost-wei"): (int, 1),  # L2 wei per compressed byte: the devnet L1 blob gas price
     ("l1", "rpc-url"): (str, ""),
     ("l1", "rollup-address"): (str, ""),  # LinenRollup on L1: "safe" and "finalized" follow it; empty = the head
@@ -244,6 +245,8 @@ def _rules(values: dict[tuple[str, str], Any]) -> SequencerRules:
     for key in ("min-margin", "tx-pool-min-margin", "estimate-gas-min-margin", "max-tx-selection-time"):
         if get(key) < 0:
             raise ConfigError(f"sequencer.{key} must not be negative, got {get(key)}")
+    if get("provable") not in ("all", "transfers"):
+        raise ConfigError(f'sequencer.provable is "all" or "transfers", got {get("provable")!r}')
     return SequencerRules(
         min_gas_price=get("min-gas-price"),
         deny_list=_address_set(get("deny-list"), "sequencer.deny-list"),
@@ -257,6 +260,7 @@ def _rules(values: dict[tuple[str, str], Any]) -> SequencerRules:
         tx_pool_min_margin=get("tx-pool-min-margin"),
         estimate_gas_min_margin=get("estimate-gas-min-margin"),
         profitability=ProfitabilityParams(get("fixed-cost-wei"), get("variable-cost-wei")),
+        transfers_only=get("provable") == "transfers",
     )
 
 

@@ -35,7 +35,7 @@ from linen.protocol.fees import next_base_fee
 from linen.rpc.backend import RpcLimits
 from linen.sequencer.exclusions import ExclusionStore
 from linen.sequencer.producer import BlockProducer, ProducerConfig
-from linen.sequencer.rules import check_submission
+from linen.sequencer.rules import check_provable, check_submission
 from linen.sequencer.txpool import TxPool, TxPoolConfig
 
 log = logging.getLogger(__name__)
@@ -247,6 +247,8 @@ class Node:
                 f"exceeds block gas limit: transaction gas {ptx.gas} is above the block limit {head.gas_limit}"
             )
         check_submission(ptx, self.rules, self.pending_base_fee())
+        if self.rules.transfers_only:
+            check_provable(ptx, self.chain_id, self.producer.fee_recipient, lambda a: self.engine.get_code(a, head))
         self.pool.add(ptx)
         return ptx.hash
 

@@ -24,10 +24,11 @@ from linen.chain.types import Block, BlockHeader
 from linen.execution.pyevm_engine import PyEvmEngine
 from linen.execution.tracer.counts import encode_counts
 from linen.execution.tracer.trace import BlockTracer
+from linen.execution.transactions import PooledTransaction
 from linen.protocol.fees import next_base_fee
 from linen.sequencer.clique import DIFF_IN_TURN, seal_header
 from linen.sequencer.exclusions import Exclusion, ExclusionStore
-from linen.sequencer.rules import SequencerRules
+from linen.sequencer.rules import SequencerRules, check_provable
 from linen.sequencer.selection import Action, BlockSelector
 from linen.sequencer.txpool import TxPool
 
@@ -105,6 +106,14 @@ class BlockProducer:
             requests_hash=EMPTY_REQUESTS_HASH,
         )
 
+    def provable_check(self, header: BlockHeader, parent: BlockHeader) -> Callable[[PooledTransaction], None] | None:
+        """With `provable = "transfers"`: the check of each candidate against the block's coinbase and the
+        parent state's code (no code appears within such a block: creations and type 4 are refused)."""
+        if not self.config.rules.transfers_only:
+            return None
+        chain_id, coinbase = self.engine.chain_id, bytes(header.coinbase)
+        return lambda ptx: check_provable(ptx, chain_id, coinbase, lambda a: self.engine.get_code(a, parent))
+
     def produce_block(self, now: float | None = None) -> Block | None:
         """Build, seal and commit one block; None if there was nothing to include (and no empty blocks)."""
         if not len(self.pool) and not self.config.create_empty_blocks:
@@ -115,7 +124,8 @@ class BlockProducer:
         header = self.next_header(parent, time.time() if now is None else now)
         builder = self.engine.begin_block(header, parent.state_root)
         tracer = BlockTracer(header, self.config.l2_message_service) if self.config.trace_limits is not None else None
-        selector = BlockSelector(self.config.rules, header, self.config.trace_limits, tracer)
+        selector = BlockSelector(self.config.rules, header, self.config.trace_limits, tracer,
+                                 self.provable_check(header, parent))
         selection = self.pool.select(header.base_fee_per_gas, self.config.rules.priority_senders)
         dropped: list[bytes] = []
         excluded: list[Exclusion] = []

@@ -8,11 +8,13 @@ size) live in `selection.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from linen.errors import TransactionRefused
 from linen.execution.transactions import PooledTransaction
 from linen.protocol.profitability import ProfitabilityParams, compressed_size, profitable_priority_fee_per_gas
+from linen.protocol.provable import TX_NOT_PROVABLE, why_not_provable_fields, why_not_provable_recipient
 
 # Linea's selection-result names, used as the `reason` of every refusal.
 DENIED_ADDRESS = "TX_DENIED_ADDRESS"
@@ -43,6 +45,8 @@ class SequencerRules:
     tx_pool_min_margin: float = 0.5  # submission, with the gas limit
     estimate_gas_min_margin: float = 1.2  # linea_estimateGas's suggestion
     profitability: ProfitabilityParams = field(default_factory=lambda: ProfitabilityParams(0, 1))
+    # True (`provable = "transfers"`): only what the validity-proof circuits prove (linen/protocol/provable.py)
+    transfers_only: bool = False
 
     @property
     def compressed_block_budget(self) -> int:
@@ -69,6 +73,19 @@ def check_static_rules(ptx: PooledTransaction, rules: SequencerRules) -> None:
     if ptx.gas > rules.max_tx_gas_limit:
         raise TransactionRefused(
             GAS_LIMIT_TOO_BIG, f"gas limit {ptx.gas} is above the allowed maximum of {rules.max_tx_gas_limit}"
+        )
+
+
+def check_provable(ptx: PooledTransaction, chain_id: int, coinbase: bytes, code_at: Callable[[bytes], bytes]) -> None:
+    """TX_NOT_PROVABLE unless the transaction is a plain transfer the circuits prove (`code_at` reads
+    the recipient's code on the chain the transaction would run on)."""
+    reason = why_not_provable_fields(ptx, chain_id)
+    if reason is None:
+        reason = why_not_provable_recipient(ptx, coinbase, code_at(bytes(ptx.tx.to)))
+    if reason is not None:
+        raise TransactionRefused(
+            TX_NOT_PROVABLE, f"not provable: this chain takes only plain value transfers (sequencer.provable = "
+            f"\"transfers\"), and this is {reason}"
         )
 
 

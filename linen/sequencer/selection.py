@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from linen.chain.types import BlockHeader
@@ -52,8 +53,10 @@ class BlockSelector:
         header: BlockHeader,
         limits: dict[str, int] | None,
         tracer: BlockTracer | None,
+        provable: Callable[[PooledTransaction], None] | None = None,
     ) -> None:
         self.rules = rules
+        self.provable = provable  # raises TX_NOT_PROVABLE (sequencer.provable = "transfers"); None: all go
         self.base_fee = header.base_fee_per_gas
         self.limits = limits
         self.tracer = tracer
@@ -63,6 +66,8 @@ class BlockSelector:
     def consider(self, ptx: PooledTransaction, builder: BlockBuilderAPI) -> Verdict:
         try:
             r.check_static_rules(ptx, self.rules)
+            if self.provable is not None:
+                self.provable(ptx)
         except TransactionRefused as exc:
             return Verdict(Action.EXCLUDE, exc.reason, str(exc))
         try:

@@ -19,6 +19,7 @@ from eth_keys import keys
 
 from linen.errors import InvalidInput
 from linen.execution.transactions import DYNAMIC_FEE, LEGACY, PooledTransaction
+from linen.protocol.provable import why_not_provable_fields
 from linen.state.encoding import (
     EMPTY_KECCAK_CODE_HASH,
     AccountValue,
@@ -154,24 +155,6 @@ def tx_digest(hasher: Hasher, tx: PooledTransaction, chain_id: int) -> bytes:
     return hasher.hash([u256(w) for w in words])
 
 
-def why_not_in_circuit(tx: PooledTransaction, chain_id: int) -> str | None:
-    """What in a transaction's fields circuits/segment cannot take (None: the fields fit)."""
-    raw = tx.tx
-    if tx.type not in (0, 1, 2):
-        return f"type {tx.type}"
-    if len(raw.to or b"") != 20 or raw.data:
-        return "a contract creation or calldata"
-    if tx.type != LEGACY and tuple(raw.access_list):
-        return "a non-empty access list"
-    if tx.type == LEGACY and raw.v in (27, 28):
-        return "a legacy transaction without EIP-155"
-    if max(chain_id, tx.nonce + 1, tx.gas, tx.max_fee_per_gas, tx.max_priority_fee_per_gas) >= 2**64:
-        return "chain id, nonce, gas or fee caps of 64 bits or more"
-    if tx.value >= 2**128:
-        return "a value of 128 bits or more"
-    return None
-
-
 class SegmentBuilder:
     """Applies a block's transfers to `tree` segment by segment and records the circuit's witnesses."""
 
@@ -236,7 +219,7 @@ class SegmentBuilder:
         tips = 0
         transfers = []
         for tx in txs:
-            reason = why_not_in_circuit(tx, self.chain_id)
+            reason = why_not_provable_fields(tx, self.chain_id)
             if reason:
                 raise NotProvableTransfer(f"transaction 0x{tx.hash.hex()}: {reason}")
             to = tx.tx.to
@@ -288,4 +271,4 @@ def leaf_value_hash(hasher: Hasher, account: AccountValue) -> int:
     return _int(account_hval(hasher, account))
 
 
-__all__ = ["BlockContext", "NotProvableTransfer", "Range", "SegmentBuilder", "join", "pad32", "why_not_in_circuit"]
+__all__ = ["BlockContext", "NotProvableTransfer", "Range", "SegmentBuilder", "join", "pad32"]

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from linen.errors import ConfigError, InvalidInput
 from linen.execution.transactions import decode_transaction
+from linen.protocol.provable import why_not_provable_fields
 from linen.prover.backends.stateless_inputs import field, load_traces
 from linen.prover.backends.stateless_traces import choose_hasher, hex_bytes, verify_traces
 from linen.prover.prove import InvalidProofRequest
 from linen.zk.proof_tree import CIRCUITS, TreeProof, TreeProver
-from linen.zk.segment_witness import BlockContext, NotProvableTransfer, SegmentBuilder, why_not_in_circuit
+from linen.zk.segment_witness import BlockContext, NotProvableTransfer, SegmentBuilder
 from linen.zk.toolchain import ExecutionFailed, Toolchain, ToolchainError, UnsatisfiedWitness
 from linen.zk.traced_tree import TracedTree
 
@@ -79,9 +80,9 @@ def why_batch_not_provable(request: dict, settings) -> str | None:  # type: igno
         coinbase = bytes(block.header.coinbase)
         for raw in block.transactions:
             tx = decode_transaction(raw, traces.chain_id, allow_unprotected=True)
-            reason = why_not_in_circuit(tx, traces.chain_id)
-            if reason is None and len({tx.sender, tx.tx.to, coinbase}) != 3:
-                reason = "sender, recipient and coinbase must differ"
+            reason = why_not_provable_fields(tx, traces.chain_id)
+            if reason is None and coinbase in (tx.sender, bytes(tx.tx.to)):
+                reason = "the block's coinbase as sender or recipient"
             if reason:
                 return f"block {block.header.block_number}, transaction 0x{tx.hash.hex()}: {reason}"
     return None
