@@ -51,6 +51,7 @@ NOIR_SCRIPT = ROOT / "tools" / "noir_circuit.mjs"
 TARGETS = ("evm", "evm-no-zk", "noir-recursive", "noir-recursive-no-zk", "noir-rollup", "noir-rollup-no-zk")
 
 BUILDER_FAILURE = "Builder failure"
+BB_ASSERTION = "Assertion failed"
 # What bb prints when the -c directory holds too few points and it tries to fetch more.
 _DOWNLOAD_MARKERS = ("HTTP request failed", "HTTP download", "CRS download failed", "downloading bn254 crs",
                      "download not allowed")
@@ -288,6 +289,11 @@ class Toolchain:
         if check_witness and BUILDER_FAILURE in run.output:
             line = next(x for x in run.output.splitlines() if BUILDER_FAILURE in x)
             raise UnsatisfiedWitness(f"bb {args[0]}: the witness does not satisfy the circuit ({line.strip()})")
+        if check_witness and proc.returncode != 0 and BB_ASSERTION in run.output:
+            # bb asserts on inputs its in-circuit verifier cannot take (a proof word that is no valid limb):
+            # like a builder failure, the witness is at fault, not the tool
+            line = next(x for x in run.output.splitlines() if BB_ASSERTION in x)
+            raise UnsatisfiedWitness(f"bb {args[0]}: the witness is refused by an assertion ({line.strip()})")
         if any(marker in run.output for marker in _DOWNLOAD_MARKERS):
             raise SrsTooSmall(
                 f"bb {args[0]} needs more SRS points than the {self.srs_points} in {self.crs_dir} "

@@ -38,7 +38,7 @@ def test_zk_devnet_finalizes_transfers_with_validity_proofs(tmp_path):
         # outside the class: refused at submission, with the reason
         creation = sign(senders[0].private_key, 0, data=b"\x60\x00", gas=100_000)
         refused = call_error(devnet.l2, "eth_sendRawTransaction", "0x" + creation.hex())
-        assert "TX_NOT_PROVABLE" in refused["message"], refused
+        assert refused["data"]["reason"] == "TX_NOT_PROVABLE" and "contract creation" in refused["message"], refused
 
         raws = []
         for i in range(TRANSFERS):
@@ -78,6 +78,7 @@ def test_zk_devnet_finalizes_transfers_with_validity_proofs(tmp_path):
     finally:
         if devnet.proc is not None and devnet.proc.poll() is None:
             devnet.kill()
+        devnet.stop_l1()
 
 
 def call_error(url: str, method: str, *params) -> dict:

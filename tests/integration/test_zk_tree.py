@@ -6,7 +6,9 @@ proof is accepted by the patched HonkVerifier against the finalization public in
 `compute_public_input` (LinenRollup's formula) gives. Then the attacks: witnesses that break the
 statement (another key's signature, value over balance, wrong nonce, a Merkle path that does not
 open, a wrong coinbase credit) are refused; a merge refuses non-adjacent children and a valid proof
-of another circuit; the EVM verifier refuses a tampered root proof and another public input.
+of another circuit and a tampered child proof; the EVM verifier refuses a tampered root proof and
+another public input, and the ZkRootVerifier (proof type 1) refuses a proof over other segment or
+merge circuits or of another chain.
 
 One test function, so that pytest-xdist does not compile and key the circuits twice.
 """
@@ -18,7 +20,8 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# Compiling and keying four circuits and proving eight proofs takes ~4 min alone, more beside other tests.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 CHAIN_ID = 59144
 SRS_POINTS = 2**21 + 1
@@ -132,6 +135,14 @@ def test_segments_merges_root_verified_on_anvil(tmp_path):
             prover.prove_merge(child, p2)
         print(f"merge refused a proof of another circuit with {label}")
 
+    # A merge verifies its children in-circuit: one flipped proof word and it cannot be proven (a limb
+    # of the pairing points: bb asserts; a sumcheck value: the in-circuit check fails).
+    for at in (10, len(p1.proof) // 2):
+        flipped = hex(int(p1.proof[at], 16) ^ 1)
+        with pytest.raises(UnsatisfiedWitness):
+            prover.prove_merge(replace(p1, proof=[*p1.proof[:at], flipped, *p1.proof[at + 1:]]), p2)
+        print(f"merge refused a child proof with word {at} of {len(p1.proof)} tampered")
+
     m12 = prover.prove_merge(p1, p2)
     top = prover.prove_merge(m12, p3)
     assert top.statement.parent_root == int.from_bytes(genesis_root, "big")
@@ -192,5 +203,38 @@ def test_segments_merges_root_verified_on_anvil(tmp_path):
         assert not call_verify(w3, verifier, build, tampered, words).accepted
         another = [(public_input ^ 1).to_bytes(32, "big"), *words[1:]]
         assert not call_verify(w3, verifier, build, proof, another).accepted
+
+        # The rollup's proof type 1: ZkRootVerifier fixes the key hashes and the chain id around bb's verifier.
+        from linen.l1.artifacts import compile_contracts
+        from linen.l1.transact import deploy
+        from tests.helpers import ROOT
+
+        artifacts = compile_contracts(ROOT / ".pytest_cache" / "l1-contracts")
+        seg_hash, merge_hash = prover.vk_hashes
+
+        def zk_root_verifier(*bound):
+            address = deploy(w3, ANVIL_FIRST_KEY, artifacts["ZkRootVerifier"], verifier, *bound)
+            return w3.eth.contract(address=address, abi=artifacts["ZkRootVerifier"].abi)
+
+        def accepts(contract, proof_bytes, pi):
+            try:
+                return contract.functions.Verify(proof_bytes, [pi]).call()
+            except Exception as exc:  # bb's verifier reverts on a false proof
+                assert "revert" in str(exc).lower() or "execution" in str(exc).lower(), exc
+                return False
+
+        deployed = zk_root_verifier(seg_hash, merge_hash, CHAIN_ID)
+        assert accepts(deployed, proof, public_input)
+        gas = deployed.functions.Verify(proof, [public_input]).estimate_gas()
+        print(f"ZkRootVerifier.Verify: {gas} gas (eth_estimateGas, with the call's intrinsic cost)")
+        assert not accepts(deployed, tampered, public_input)
+        assert not accepts(deployed, proof, public_input ^ 1)
+        for label, bound in (("another segment circuit", (seg_hash ^ 1, merge_hash, CHAIN_ID)),
+                             ("another merge circuit", (seg_hash, merge_hash ^ 1, CHAIN_ID)),
+                             ("another chain", (seg_hash, merge_hash, CHAIN_ID + 1))):
+            assert not accepts(zk_root_verifier(*bound), proof, public_input), label
+            print(f"ZkRootVerifier bound to {label} refuses the proof")
+        with pytest.raises(Exception, match="WrongPublicInputCount|revert|execution"):
+            deployed.functions.Verify(proof, [public_input, 0]).call()
     finally:
         anvil.stop()
