@@ -1,4 +1,4 @@
-"""`linen bench blob-density`, `l1-costs`, `bridge-latency`, `hostile` and `zk`: click commands the `bench` group in cli.py adds.
+"""`linen bench blob-density`, `l1-costs`, `bridge-latency`, `hostile`, `zk` and `zk-finality`: click commands the `bench` group in cli.py adds.
 
 Kept here so the benchmarks' options live beside the benchmarks; cli.py registers them with
 `register(bench)`. The imports of the benchmarks themselves wait until a command runs.
@@ -85,7 +85,19 @@ def zk(ks: str, batch: int, out: Path, workdir: Path | None) -> None:
     run(tuple(int(k) for k in ks.split(",")), batch, out, workdir)
 
 
-COMMANDS = (blob_density, l1_costs, bridge_latency, hostile, zk)
+@click.command("zk-finality")
+@click.option("--waves", default="16,64", show_default=True, help="Transfers per wave, comma-separated, in order.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/zk_finality.json"),
+              show_default=True)
+@click.option("--keep-workdir", is_flag=True, help="Keep the temp dir (devnet data and log).")
+def zk_finality(waves: str, out: Path, keep_workdir: bool) -> None:
+    """Inclusion to L1 finality on `linen devnet --proofs zk` for waves of plain transfers."""
+    from linen.benchmarks.zk_finality import run
+
+    run(tuple(int(w) for w in waves.split(",")), out, keep_workdir)
+
+
+COMMANDS = (blob_density, l1_costs, bridge_latency, hostile, zk, zk_finality)
 
 
 def register(group: click.Group) -> None:

@@ -75,10 +75,11 @@ class Poller(threading.Thread):
             self.stopping.wait(self.interval)
 
 
-def start_devnet(workdir: Path, port: int, timeout: float) -> tuple[subprocess.Popen, dict[str, Any]]:
+def start_devnet(workdir: Path, port: int, timeout: float, extra_args: Sequence[str] = (),
+                 block_period: float = 1.0) -> tuple[subprocess.Popen, dict[str, Any]]:
     data_dir = workdir / "devnet"
     command = [sys.executable, "-m", "linen.cli", "devnet", "--data-dir", str(data_dir), "--fresh",
-               "--block-period", "1", "--rpc-port", str(port)]
+               "--block-period", str(block_period), "--rpc-port", str(port), *extra_args]
     with (workdir / "devnet.log").open("wb") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
