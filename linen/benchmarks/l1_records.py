@@ -134,5 +134,6 @@ def prover_time(log_text: str) -> dict[str, dict[str, float]]:
         elif match[3] in started:
             kind = next((k for suffix, k in PROOF_KINDS.items() if match[3].endswith(suffix)), "other")
             spent.setdefault(kind, []).append(at - started.pop(match[3]))
-    return {kind: {"proofs": len(v), "mean_s": round(sum(v) / len(v), 2), "total_s": round(sum(v), 1)}
+    return {kind: {"proofs": len(v), "mean_s": round(sum(v) / len(v), 2), "total_s": round(sum(v), 1),
+                   "each_s": [round(x, 1) for x in v]}
             for kind, v in spent.items()}

@@ -144,7 +144,7 @@ def run(ks: tuple[int, ...], batch: int, out: Path, workdir: Path | None = None)
     from linen.zk import srs
     from linen.zk.proof_tree import TreeProver, segment_project
     from linen.zk.segment_witness import BlockContext, SegmentBuilder, join
-    from linen.zk.toolchain import Toolchain
+    from linen.zk.toolchain import Toolchain, read_proof
 
     work = Path(workdir or tempfile.mkdtemp(prefix="linen-bench-zk-"))
     shutil.rmtree(work / "srs", ignore_errors=True)  # timed from scratch
@@ -226,8 +226,6 @@ def run(ks: tuple[int, ...], batch: int, out: Path, workdir: Path | None = None)
     gates = tc.gates(prover.root, "evm")
     witness_s = _execute(tc, prover.root, prover.root_circuit_inputs(top, root_inputs), work / "root.gz")
     timed = _timed_bb(tc, prover.root, work / "root.gz", work / "pr", "evm")
-    from linen.zk.toolchain import read_proof
-
     root_proof = read_proof(work / "pr")
     result["circuits"]["root"] = {**gates, "dyadic": 1 << (gates["circuit_size"] - 1).bit_length(),
                                   "witness_s": witness_s, **timed,

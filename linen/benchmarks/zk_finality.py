@@ -6,42 +6,34 @@ the transfers (dev accounts 1-8, half to fresh addresses so the tree gets insert
 account 9) are sent at once; a transaction is included when its receipt is served, and the wave is
 finalized when the rollup's currentL2BlockNumber() on L1 reaches the wave's last block. Latency =
 finalization - inclusion of the wave's last block. The finalization transactions' gas and proof types
-come from L1 (`DataFinalizedV3` and the calldata), the provers' seconds from the controller's log.
+come from L1 (`DataFinalizedV3` and the calldata), the provers' seconds from the controller's log
+(`l1_records.prover_time`).
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from eth_hash.auto import keccak
-
+from linen.benchmarks.hostile_txs import wait_until
 from linen.benchmarks.l1_costs import CURRENT_L2_BLOCK, finish_devnet, start_devnet
-from linen.benchmarks.l1_records import Rpc
+from linen.benchmarks.l1_records import FINALIZED_TOPIC, Rpc, prover_time
 from linen.benchmarks.machine import machine_info, publish
 from linen.benchmarks.throughput import Signer
 from linen.devaccounts import dev_accounts
 from linen.ports import free_port
 
-DEFAULT_OUT = Path("bench/results/zk_finality.json")
-FINALIZED_TOPIC = "0x" + keccak(b"DataFinalizedV3(uint256,uint256,bytes32,bytes32,bytes32)").hex()
-PROVED = re.compile(r"^(\S+ \S+) INFO linen\.prover\.controller: controller \S+: (\S+?)(?:\.json)? → .*\(exit (\d+)\)")
-
 
 def _wait(predicate, timeout: float, what: str, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+    value = wait_until(predicate, timeout, interval)
+    if not value:
+        raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+    return value
 
 
 def _wave(l2: Rpc, l1: Rpc, rollup: str, chain_id: int, senders: list[Signer], nonces: dict[bytes, int],
@@ -94,24 +86,6 @@ def _finalizations(l1: Rpc, rollup: str) -> list[dict[str, Any]]:
     return out
 
 
-def _prover_runs(log_text: str) -> list[dict[str, Any]]:
-    runs, started = [], {}
-    for line in log_text.splitlines():
-        if "linen.prover.controller" not in line:
-            continue
-        stamp = datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
-        if ": proving " in line:
-            started[line.split(": proving ")[1].strip().removesuffix(".json")] = stamp
-        match = PROVED.match(line)
-        if match and match.group(2) in started:
-            name = match.group(2)
-            kind = "execution" if name.endswith("getZkProof") else (
-                "aggregation" if name.endswith("getZkAggregatedProof") else "compression")
-            runs.append({"kind": kind, "request": name, "seconds": round(stamp - started.pop(name), 1),
-                         "exit": int(match.group(3))})
-    return runs
-
-
 def run(waves: tuple[int, ...], out: Path, keep_workdir: bool = False, timeout: float = 1200.0,
         echo=print) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     workdir = Path(tempfile.mkdtemp(prefix="linen-zk-finality-"))
@@ -140,7 +114,7 @@ def run(waves: tuple[int, ...], out: Path, keep_workdir: bool = False, timeout: 
         failed = False
     finally:
         finish_devnet(process, info, workdir, result, failed=failed, keep_workdir=True, echo=echo)
-        result["prover_runs"] = _prover_runs((workdir / "devnet.log").read_text(errors="replace"))
+        result["prover_time"] = prover_time((workdir / "devnet.log").read_text(errors="replace"))
         if not (failed or keep_workdir):
             shutil.rmtree(workdir, ignore_errors=True)
             result["workdir"] = None
@@ -155,6 +129,6 @@ def format_table(r: dict[str, Any]) -> str:
                      f"{w['inclusion_to_finality_s']:>24}")
     for f in r.get("finalizations", []):
         lines.append(f"finalization of blocks {f['start']}-{f['end']}: {f['gas']:,} gas ({f['selector']})")
-    for p in r.get("prover_runs", []):
-        lines.append(f"prover {p['kind']}: {p['seconds']} s (exit {p['exit']})")
+    for kind, p in r.get("prover_time", {}).items():
+        lines.append(f"prover {kind}: {p['each_s']} s")
     return "\n".join(lines)

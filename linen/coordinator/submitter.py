@@ -139,11 +139,11 @@ class Finalizer:
 
     def _send_finalization(self, response: dict, data: FinalizationData) -> str:
         """finalizeBlocks with the strongest proof, or with exactly the proof types L1 requires."""
-        proofs = proofs_by_type(response)
         required = self.rollup.required_proof_types()
         if not required:
             return self.rollup.finalize_blocks(_b(response["aggregatedProof"]),
                                                int(response["aggregatedVerifierIndex"]), data)
+        proofs = proofs_by_type(response)
         missing = [t for t in required if t not in proofs]
         if missing:
             raise OperationalError(f"aggregation {response.get('finalBlockNumber')}: L1 requires proof types "

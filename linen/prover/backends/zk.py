@@ -21,7 +21,7 @@ from pathlib import Path
 
 from linen.errors import ConfigError, InvalidInput
 from linen.execution.transactions import decode_transaction
-from linen.protocol.provable import why_not_provable_fields
+from linen.protocol.provable import why_not_provable_fields, why_not_provable_recipient
 from linen.prover.backends.stateless_inputs import field, load_traces
 from linen.prover.backends.stateless_traces import choose_hasher, hex_bytes, verify_traces
 from linen.prover.prove import InvalidProofRequest
@@ -80,9 +80,8 @@ def why_batch_not_provable(request: dict, settings) -> str | None:  # type: igno
         coinbase = bytes(block.header.coinbase)
         for raw in block.transactions:
             tx = decode_transaction(raw, traces.chain_id, allow_unprotected=True)
-            reason = why_not_provable_fields(tx, traces.chain_id)
-            if reason is None and coinbase in (tx.sender, bytes(tx.tx.to)):
-                reason = "the block's coinbase as sender or recipient"
+            # the recipient's code is not read here: the circuit proves the recipient's leaf shows none
+            reason = why_not_provable_fields(tx, traces.chain_id) or why_not_provable_recipient(tx, coinbase, b"")
             if reason:
                 return f"block {block.header.block_number}, transaction 0x{tx.hash.hex()}: {reason}"
     return None
