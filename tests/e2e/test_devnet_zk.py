@@ -21,7 +21,8 @@ from tests.e2e.devnet_support import DevnetProcess
 from tests.e2e.test_devnet_finality import l2_web3, sign
 from tests.helpers import ROOT
 
-pytestmark = pytest.mark.slow
+# First start (SRS, circuit keys) and the proofs take 3-6 min, more beside other tests.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 TRANSFERS = 16
 
 
