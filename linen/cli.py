@@ -114,6 +114,9 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
             "head": node.store.head().block_number,
             "authRpc": node.rpc.auth_url,  # the write methods, with a JWT signed by jwtSecret
             "jwtSecret": str(node.config.jwt_secret),
+            "health": node.rpc.url + "/health",  # every actor's report (JSON)
+            "metrics": node.rpc.url + "/metrics",  # Prometheus text format
+            "dashboard": node.rpc.url + "/dashboard",
         },
         "accounts": [{"address": a.address, "privateKey": a.private_key} for a in dev_accounts()],
     }
@@ -143,6 +146,7 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
             click.echo(f"postman RPC {info['postman']['rpc']}  (claims as {info['postman']['address']}, dev account 9)")
     click.echo(f"L2 RPC      {node.rpc.url}")
     click.echo(f"L2 WS       {node.rpc.ws_url}")
+    click.echo(f"dashboard   {node.rpc.url}/dashboard   (health /health, Prometheus /metrics)")
     if node.rpc.auth_url:
         click.echo(f"L2 auth RPC {node.rpc.auth_url}  (write methods; JWT secret {node.config.jwt_secret})")
     click.echo(f"chain id    {node.chain_id}")
@@ -191,6 +195,52 @@ def devnet(fresh: bool, proofs: str, **options) -> None:  # type: ignore[no-unty
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"the devnet cannot start: {exc}") from None
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".linen/devnet"),
+              show_default=True, help="A devnet's data dir: its devnet.json names the node's RPC.")
+@click.option("--rpc", "rpc_url", help="The node's JSON-RPC URL (instead of --data-dir).")
+@click.option("--block", type=int, help="Also show where this L2 block has got to.")
+@click.option("--watch", is_flag=True, help="Redraw every second until Ctrl-C.")
+def status(data_dir: Path, rpc_url: str | None, block: int | None, watch: bool) -> None:
+    """The pipeline in one screen: blocks, batches, blobs, proofs, finality on L1, actors, provers, bridge."""
+    import json
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from linen.coordinator.rpc_client import RpcClient
+    from linen.errors import OperationalError
+    from linen.observe.terminal import render
+
+    if rpc_url is None:
+        info_file = data_dir / "devnet.json"
+        try:
+            rpc_url = json.loads(info_file.read_text())["l2"]["rpc"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise click.ClickException(f"no running devnet described in {info_file} ({exc}): pass --rpc URL") from None
+    client = RpcClient(rpc_url)
+
+    def picture():  # type: ignore[no-untyped-def]
+        try:
+            return render(client.call("linen_pipelineStatus", *([hex(block)] if block is not None else [])))
+        except OperationalError as exc:
+            raise click.ClickException(f"the node at {rpc_url} does not answer: {exc}") from None
+
+    console = Console()
+    if not watch:
+        console.print(picture())
+        return
+    import time
+
+    with Live(picture(), console=console, refresh_per_second=2, screen=True) as live:
+        try:
+            while True:
+                time.sleep(1)
+                live.update(picture())
+        except KeyboardInterrupt:
+            pass
 
 
 @main.command("state-manager")
@@ -267,15 +317,13 @@ def coordinator(config_file, **options) -> None:  # type: ignore[no-untyped-def]
     """Run the coordinator apart: conflation, proof requests, blob submission and finalization on L1."""
     from linen.coordinator.service import Coordinator
     from linen.coordinator.settings import load_coordinator_settings
+    from linen.node import run_coordinator
 
     settings, service = _standalone_service(load_coordinator_settings, Coordinator, config_file, options)
     stopping = _stop_on_signals()
     click.echo(f"coordinator: node {settings.node_rpc}, state manager {settings.state_manager_rpc}, "
                f"L1 {settings.l1_rpc}, rollup {settings.rollup}, requests under {settings.prover_root}")
-    try:
-        service.run_forever(stopping)
-    finally:
-        service.close()
+    run_coordinator(service, stopping, lambda url: click.echo(f"coordinator: /health and /metrics at {url}"))
 
 
 @main.command("postman")

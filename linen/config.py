@@ -87,6 +87,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("coordinator", "rollup"): (str, ""),  # L1 rollup address
     ("coordinator", "l2-message-service"): (str, ""),
     ("coordinator", "l1-key"): (str, ""),  # operator key for submitBlobs / finalizeBlocks
+    ("coordinator", "admin-host"): (str, "127.0.0.1"),  # `linen coordinator`'s /health and /metrics
+    ("coordinator", "admin-port"): (int, 8896),  # 0 = any free port; -1 = none
     ("coordinator", "blocks-limit"): (int, 100),
     ("coordinator", "conflation-deadline"): (float, 30.0),  # seconds
     ("coordinator", "conflation-deadline-last-block-confirmation-delay"): (float, 2.0),

@@ -4,17 +4,18 @@ Both talk to the rest only through the interfaces they use when run apart (DESIG
 coordinator reaches the node and its state manager over JSON-RPC and L1 through the rollup (and
 anchors L1 messages on L2 with the devnet operator's key, which deploying made the anchorer), and the
 controller runs `python -m linen.prover.prove` on request files under `<data-dir>/prover`, with the
-prover settings written to `<data-dir>/prover.toml`. Each runs as one actor thread; `stop` lets the
-running proof finish (or requeues it after a short grace period) and closes the coordinator's store.
+prover settings written to `<data-dir>/prover.toml`. Each loop is an actor (linen/actors.py) whose
+report the node's /health shows, and they count into the node's /metrics; `stop` lets the running
+proof finish (or requeues it after a short grace period) and closes the coordinator's store.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from linen.actors import ActorSet
 from linen.config import NodeConfig, load_section_values
 from linen.coordinator.l1_client import RollupClient
 from linen.coordinator.service import Coordinator
@@ -70,8 +71,7 @@ def write_prover_config(path: Path, root: Path, l1_chain_id: int, verifier: str,
 class DevnetPipeline:
     coordinator: Coordinator
     controller: Controller
-    threads: list[threading.Thread]
-    stopping: threading.Event
+    actors: ActorSet  # the coordinator's five and the controller; the node's /health reports them
     postman: Postman | None = None  # claims bridge messages; key: dev account 9 (linen/postman/devnet.py)
 
     @classmethod
@@ -109,29 +109,31 @@ class DevnetPipeline:
         settings = settings_from_values(values, dict(limits))
         rollup = RollupClient(settings.l1_rpc, settings.rollup, settings.l1_key, data_dir / "artifacts",
                               settings.l1_confirmations, replacement_policy=settings.l1_replacement)
-        coordinator = Coordinator(settings, rollup)
+        coordinator = Coordinator(settings, rollup, metrics=node.metrics)
         controller = Controller(ControllerSettings(
             requests_root=root, local_id="prover-devnet", config_file=prover_config,
             retry_delays=(0.0, 0.25, 0.5, 1.0), termination_grace_period=10.0,
         ))
-        stopping = threading.Event()
-        threads = [
-            threading.Thread(target=coordinator.run_forever, args=(stopping,), name="coordinator", daemon=True),
-            threading.Thread(target=controller.run_forever, args=(stopping,), name="prover-controller", daemon=True),
-        ]
-        for thread in threads:
-            thread.start()
+        controller.metrics = node.metrics
+        actors = ActorSet([*coordinator.actors(), controller.actor(interval_s=0.25)])
+        actors.start()
+        node.actors.extend(actors.actors.values())
         postman = None
         if deployment.l2_message_service is not None:
             postman = start_devnet_postman(config.config_file, data_dir, l1_url, node.rpc.url, deployment.rollup,
-                                           deployment.l2_message_service, stopping)
-        return cls(coordinator, controller, threads, stopping, postman)
+                                           deployment.l2_message_service, node.metrics)
+            node.actors.extend(postman.actors.actors.values())
+        node.view.attach(coordinator=coordinator, controller=controller, postman=postman, endpoints={
+            "l1Rpc": l1_url, "l1ChainId": deployment.l1_chain_id, "rollup": deployment.rollup,
+            "verifiers": {str(k): v for k, v in deployment.verifiers.items()},
+            "l2MessageService": deployment.l2_message_service, "proofs": proofs,
+            **({"postmanRpc": postman.rpc.url} if postman is not None else {}),
+        })
+        return cls(coordinator, controller, actors, postman)
 
     def stop(self) -> None:
-        self.stopping.set()
         self.controller.request_stop()
-        for thread in self.threads:
-            thread.join(30)
+        self.actors.stop(30)
         if self.postman is not None:
             self.postman.stop()
         self.coordinator.close()

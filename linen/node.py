@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from eth_keys import keys
 from eth_utils import ValidationError
 
 from linen import __version__
+from linen.actors import Actor, ActorSet
 from linen.chain.genesis import Genesis, default_devnet_genesis_document, load_genesis, parse_genesis
 from linen.chain.kv import KeyValueStore
 from linen.chain.store import ChainStore
@@ -31,11 +33,13 @@ from linen.errors import ConfigError, InvalidTransaction, TransactionRefused
 from linen.execution.pyevm_engine import PyEvmEngine
 from linen.execution.tracer.limits import load_trace_limits
 from linen.execution.transactions import decode_transaction
+from linen.observe.metrics import Metrics
+from linen.observe.status import PipelineView, pipeline_status_handler
 from linen.protocol.fees import next_base_fee
 from linen.rpc.backend import RpcLimits
 from linen.sequencer.exclusions import ExclusionStore
 from linen.sequencer.producer import BlockProducer, ProducerConfig
-from linen.sequencer.rules import check_provable, check_submission
+from linen.sequencer.rules import check_provable, check_submission, refusal_reason
 from linen.sequencer.txpool import TxPool, TxPoolConfig
 
 log = logging.getLogger(__name__)
@@ -146,6 +150,13 @@ class Node:
             self.exclusions,
         )
         self.state_manager = self._state_manager() if config.state_enabled else None
+        self.metrics = Metrics()
+        self.actors = ActorSet()  # every loop of this process, for /health (the devnet adds its pipeline's)
+        self.block_producer = self.actors.add(Actor("sequencer.block-producer", self._produce_one,
+                                                    config.block_period, stall_after_s=max(30.0, 10 * config.block_period),
+                                                    self_scheduled=False))
+        self.view = PipelineView(self.store.head, self.health)  # /dashboard, `linen status`
+        self._observe()
         self.rpc = None
         self._producer_task: asyncio.Task | None = None
         self._state_task: asyncio.Task | None = None
@@ -216,7 +227,8 @@ class Node:
         from linen.rpc import linea
         from linen.state import rpc_methods
 
-        public = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store)}
+        public = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store),
+                  "linen_pipelineStatus": pipeline_status_handler(self.view)}
         private = dict(linea.WRITE_METHODS)
         if self.state_manager is not None:
             reads, writes = rpc_methods.bind_split(self.state_manager)
@@ -235,8 +247,46 @@ class Node:
     def _head_account(self, address: bytes) -> tuple[int, int]:
         return self.engine.read_account(address, self.store.head())
 
+    def _observe(self) -> None:
+        """Feed the node's metrics: counters from the producer's events, gauges read at scrape time."""
+        m = self.metrics
+
+        def on_block(block: Block) -> None:
+            m.blocks_sealed.inc()
+            m.transactions_included.inc(len(block.transactions))
+
+        def on_excluded(excluded: list) -> None:
+            for exclusion in excluded:
+                m.transactions_refused.labels("selection", exclusion.reason).inc()
+
+        def refresh() -> None:
+            head = self.store.head().block_number
+            m.head_block.set(head)
+            m.txpool_transactions.set(len(self.pool))
+            if self.state_manager is not None and self.state_manager.head is not None:
+                m.state_manager_block.set(self.state_manager.head)
+                m.state_manager_lag.set(max(0, head - self.state_manager.head))
+
+        self.producer.listeners.append(on_block)
+        self.producer.listeners.append(self.view.on_block)
+        self.producer.exclusion_listeners.append(on_excluded)
+        m.on_scrape(refresh)
+
+    def health(self) -> dict:
+        """/health: every actor's report (the block producer's, and those the devnet added)."""
+        report = self.actors.health()
+        report["head"] = self.store.head().block_number
+        return report
+
     # -- RpcBackend ---------------------------------------------------------------------------
     def submit_raw_transaction(self, raw: bytes) -> bytes:
+        try:
+            return self._submit(raw)
+        except InvalidTransaction as exc:
+            self.metrics.transactions_refused.labels("submission", refusal_reason(exc)).inc()
+            raise
+
+    def _submit(self, raw: bytes) -> bytes:
         ptx = decode_transaction(raw, self.chain_id, allow_unprotected=self.config.allow_unprotected_txs)
         excluded = self.exclusions.get(ptx.hash)
         if excluded is not None:
@@ -307,6 +357,7 @@ class Node:
         self.rpc = RpcServer(self, self.config.rpc_host, self.config.rpc_port, public,
                              private_methods=private, auth=self._auth_endpoint())
         await self.rpc.start()
+        self.view.endpoints.update({"l2Rpc": self.rpc.url, "l2Ws": self.rpc.ws_url, "l2ChainId": self.chain_id})
         if self.rpc.auth_url is not None:  # how local services find the endpoint when its port was picked freely
             (self.config.data_dir / AUTH_URL_FILE).write_text(self.rpc.auth_url + "\n")
         self._producer_task = asyncio.create_task(self._produce_forever(), name="block-producer")
@@ -340,10 +391,9 @@ class Node:
             assert self.build_idle is not None
             self.build_idle.clear()
             try:
-                # Built on a worker thread: a block's EVM work must not hold the loop that answers RPC.
-                await asyncio.to_thread(self.producer.produce_block)
-            except Exception:  # an operational fault: log it and try again next tick
-                log.exception("block production failed; retrying next period")
+                # Built on a worker thread: a block's EVM work must not hold the loop that answers RPC. The
+                # actor logs a failure and keeps its report; the next period tries again.
+                await asyncio.to_thread(self.block_producer.tick)
             finally:
                 self.build_idle.set()
             # After an overrun the next block waits a quarter period rather than starting at once: started
@@ -351,8 +401,15 @@ class Node:
             now = loop.time()
             next_tick = planned if now <= planned else now + period / 4
 
+    def _produce_one(self) -> None:
+        started = time.perf_counter()
+        block = self.producer.produce_block()
+        if block is not None:
+            self.metrics.block_build_seconds.observe(time.perf_counter() - started)
+
     async def stop(self) -> None:
         self._stopping.set()
+        await asyncio.to_thread(self.actors.stop)
         if self._l1_view is not None:
             await asyncio.to_thread(self._l1_view.stop)
         if self._producer_task is not None:
@@ -371,3 +428,26 @@ class Node:
             self.state_manager.close()
         self.kv.close()
 
+
+
+def run_coordinator(coordinator, stopping: threading.Event,  # type: ignore[no-untyped-def]
+                    on_serving: Callable[[str], None] = lambda _url: None) -> None:
+    """`linen coordinator`: its actors, and /health and /metrics on `admin-port`, until `stopping`."""
+    from linen.rpc.service_http import ServiceBackend, ThreadedRpcServer
+
+    actors = ActorSet(coordinator.actors())
+    admin = None
+    settings = coordinator.settings
+    if settings.admin_port >= 0:
+        admin = ThreadedRpcServer(ServiceBackend(actors.health, coordinator.metrics), settings.admin_host,
+                                  settings.admin_port, name="coordinator-admin")
+        admin.start()
+        on_serving(admin.url)
+    actors.start()
+    try:
+        stopping.wait()
+    finally:
+        actors.stop()
+        if admin is not None:
+            admin.stop()
+        coordinator.close()

@@ -20,6 +20,7 @@ from linen.l1.artifacts import compile_contracts
 from linen.l1.finalization import FinalizationData
 from linen.l1.sender import ReplacementPolicy, TransactionSender
 from linen.l1.transact import TransactionReverted, decode_revert
+from linen.observe.metrics import Metrics
 
 
 class L1CallRefused(OperationalError):
@@ -40,6 +41,12 @@ class RollupClient:
         artifacts = compile_contracts(artifacts_dir or Path(".linen/artifacts"))
         self._abis = [a.abi for a in artifacts.values()]
         self.contract = self.w3.eth.contract(address=Web3.to_checksum_address(rollup), abi=artifacts["LinenRollup"].abi)
+        self.metrics: Metrics | None = None  # the coordinator's, counting mined sends and their gas
+
+    def _record(self, kind: str, receipt: dict) -> None:
+        if self.metrics is not None:
+            self.metrics.l1_submissions.labels(kind).inc()
+            self.metrics.l1_gas.labels(kind).inc(int(receipt["gasUsed"]))
 
     # -- reads ----------------------------------------------------------------------------------------
     def current_l2_block_number(self) -> int:
@@ -75,6 +82,7 @@ class RollupClient:
         call = self.contract.functions.submitBlobs(submissions, parent_shnarf, final_shnarf)
         self._check("submitBlobs", call, versioned_hashes)
         receipt = self._send("submitBlobs", call, blobs)
+        self._record("blobs", receipt)
         self._wait_confirmations(receipt["blockNumber"])
         return "0x" + bytes(receipt["transactionHash"]).hex()
 
@@ -82,6 +90,7 @@ class RollupClient:
         call = self.contract.functions.finalizeBlocks(proof, proof_type, data.as_abi())
         self._check("finalizeBlocks", call)
         receipt = self._send("finalizeBlocks", call)
+        self._record("finalization", receipt)
         self._wait_confirmations(receipt["blockNumber"])
         return "0x" + bytes(receipt["transactionHash"]).hex()
 
@@ -91,6 +100,7 @@ class RollupClient:
         call = self.contract.functions.finalizeBlocksWithProofs([proofs[t] for t in types], types, data.as_abi())
         self._check("finalizeBlocksWithProofs", call)
         receipt = self._send("finalizeBlocksWithProofs", call)
+        self._record("finalization", receipt)
         self._wait_confirmations(receipt["blockNumber"])
         return "0x" + bytes(receipt["transactionHash"]).hex()
 

@@ -1,6 +1,7 @@
 """The coordinator: from sealed L2 blocks to proof requests, and from proofs to L1 (DESIGN.md data flow).
 
-One actor, one `tick()` per polling interval, each step a unit of work that can be redone:
+Five actors (`actors()`), each a unit of work that can be redone, each on its own thread so that
+a slow L1 in one never holds up another (`tick()` runs them all once, in order, for tests):
 
 1. conflation: fetch new blocks from the node, cut batches and blobs (`conflation.Conflator`);
 2. requests: once the state manager has the blocks, write each batch's execution request and each
@@ -22,10 +23,11 @@ aggregation at or below `currentL2BlockNumber` is never sent again.
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from linen.actors import Actor
 from linen.coordinator.aggregation import Aggregation, Aggregator, ProvenBlob
 from linen.coordinator.anchoring import AnchoringMismatch, MessageAnchorer
 from linen.coordinator.blob_request import SNARK_HASHER, build_compression_request
@@ -35,10 +37,11 @@ from linen.coordinator.l1_client import RollupClient
 from linen.coordinator.l2_reader import BlockNotReady, fetch_conflation_block, read_parent_state
 from linen.coordinator.rpc_client import RpcClient
 from linen.coordinator.settings import CoordinatorSettings
-from linen.coordinator.store import PROVEN, REQUESTED, AggregationRow, BlobRow, CoordinatorStore
+from linen.coordinator.store import PROVEN, REQUESTED, STATES, AggregationRow, BlobRow, CoordinatorStore
 from linen.coordinator.submitter import BlobSubmitter, Finalizer
 from linen.errors import OperationalError
 from linen.l1.artifacts import compile_contracts
+from linen.observe.metrics import Metrics, set_by_state
 from linen.protocol.blob import BlobCompressor, linen_dictionary
 from linen.prover import files
 from linen.prover.files import ProofKind
@@ -68,8 +71,10 @@ class CoordinatorHealth:
 
 
 class Coordinator:
-    def __init__(self, settings: CoordinatorSettings, rollup: RollupClient | None = None) -> None:
+    def __init__(self, settings: CoordinatorSettings, rollup: RollupClient | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         secret = read_secret(settings.jwt_secret) if settings.jwt_secret is not None else None
         # Both are asked for writes too (trace files, the finalized block): through their authenticated endpoints.
         self.node = (RpcClient(settings.node_auth_rpc, secret=secret) if settings.node_auth_rpc
@@ -80,6 +85,7 @@ class Coordinator:
             settings.l1_rpc, settings.rollup, settings.l1_key, settings.data_dir / "artifacts", settings.l1_confirmations,
             replacement_policy=settings.l1_replacement,
         )
+        self.rollup.metrics = self.metrics
         self.store = CoordinatorStore(settings.data_dir / "coordinator.sqlite")
         self.root = settings.prover_root
         files.make_folders(self.root)
@@ -91,6 +97,14 @@ class Coordinator:
                                        settings.submission_delay_s)
         self.finalizer = Finalizer(self.rollup, self.store, self.root, self.state_manager, self.node)
         self.anchorer = self._anchorer() if settings.l2_key else None
+        self.metrics.on_scrape(self._refresh_metrics)
+
+    def _refresh_metrics(self) -> None:
+        for gauge, table in ((self.metrics.batches, "batches"), (self.metrics.blobs, "blobs"),
+                             (self.metrics.aggregations, "aggregations")):
+            set_by_state(gauge, self.store.counts(table), STATES)
+        if self.anchorer is not None:
+            self.metrics.l1_messages_anchored.set(self.anchorer.health.anchored_up_to)
 
     def _anchorer(self) -> MessageAnchorer:
         abis = [a.abi for a in compile_contracts(self.settings.data_dir / "artifacts").values()]
@@ -119,8 +133,24 @@ class Coordinator:
         log.info("coordinator resumes: conflation from block %d, aggregation from block %d (L1 finalized %d)",
                  next_block, self.aggregator.next_block, last_finalized)
 
-    # -- the loop -----------------------------------------------------------------------------------
+    # -- the actors ---------------------------------------------------------------------------------
+    def actors(self) -> list[Actor]:
+        """The coordinator's loops, each its own actor, so an L1 wait in one never holds up another:
+        anchoring, conflation (with request writing), proofs (responses noticed, aggregation requests
+        written), blob submission and finalization (both wait on L1 receipts)."""
+        interval = self.settings.polling_interval_s
+        actors = [
+            Actor("coordinator.conflation", lambda: self._steps(self.conflate, self.write_requests), interval),
+            Actor("coordinator.proofs", self.collect_proofs, interval),
+            Actor("coordinator.blob-submission", self.submitter.tick, interval),
+            Actor("coordinator.finalization", self.finalizer.tick, interval),
+        ]
+        if self.anchorer is not None:
+            actors.insert(0, Actor("coordinator.anchoring", self.anchorer.tick, self.settings.anchoring.polling_interval_s))
+        return actors
+
     def tick(self, now: float | None = None) -> None:
+        """Every step once, in order, on the caller's thread (tests, and tools that step the pipeline)."""
         now = time.time() if now is None else now
         steps = (self.anchor, self.conflate, self.write_requests, self.collect_proofs, self.submitter.tick,
                  self.finalizer.tick)
@@ -133,13 +163,17 @@ class Coordinator:
                 log.log(level, "coordinator %s: %s (retrying next tick)", step.__name__, exc)
         self.health.last_tick = now
 
-    def run_forever(self, stopping: threading.Event) -> None:
-        while not stopping.is_set():
+    @staticmethod
+    def _steps(*steps: Callable[[], object]) -> None:
+        """Run every step even if one fails, then raise the first failure."""
+        failure: Exception | None = None
+        for step in steps:
             try:
-                self.tick()
-            except Exception:
-                log.exception("coordinator tick failed; retrying")
-            stopping.wait(self.settings.polling_interval_s)
+                step()
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def close(self) -> None:
         self.store.close()

@@ -41,6 +41,8 @@ class CoordinatorSettings:
     node_auth_rpc: str = ""  # the node's authenticated endpoint; empty = node_rpc
     state_manager_auth_rpc: str = ""
     jwt_secret: Path | None = None
+    admin_host: str = "127.0.0.1"  # where `linen coordinator` serves /health and /metrics
+    admin_port: int = 8896
 
 
 def _blocks(text: str, key: str) -> frozenset[int]:
@@ -140,6 +142,8 @@ def settings_from_values(values: dict[str, Any], traces_limits: dict[str, int] |
         fetch_blocks_limit=values["fetch-blocks-limit"],
         l2_key=values["l2-key"],
         anchoring=_anchoring(values),
+        admin_host=values["admin-host"],
+        admin_port=values["admin-port"],
     )
 
 

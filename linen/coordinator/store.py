@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS aggregations (
 """
 
 REQUESTED, PROVEN, SUBMITTED, FINALIZED = "requested", "proven", "submitted", "finalized"
+STATES = (REQUESTED, PROVEN, SUBMITTED, FINALIZED)
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,11 @@ class CoordinatorStore:
             if status is None:
                 return self._db.execute(f"SELECT * FROM {table} ORDER BY start").fetchall()  # noqa: S608
             return self._db.execute(f"SELECT * FROM {table} WHERE status = ? ORDER BY start", (status,)).fetchall()  # noqa: S608
+
+    def counts(self, table: str) -> dict[str, int]:
+        """Rows of `table` (batches, blobs or aggregations) by status."""
+        if table not in ("batches", "blobs", "aggregations"):
+            raise ValueError(f"no table {table}")
+        with self._lock:
+            rows = self._db.execute(f"SELECT status, COUNT(*) FROM {table} GROUP BY status").fetchall()  # noqa: S608
+        return {status: count for status, count in rows}

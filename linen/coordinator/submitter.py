@@ -110,7 +110,11 @@ class Finalizer:
         candidate = next((a for a in self.store.aggregations(PROVEN) if a.start == finalized + 1), None)
         if candidate is not None:
             self._finalize(candidate)
-        self._tell_state_manager(self.rollup.current_l2_block_number())
+        finalized = self.rollup.current_l2_block_number()
+        metrics = getattr(self.rollup, "metrics", None)
+        if metrics is not None:
+            metrics.finalized_block.set(finalized)
+        self._tell_state_manager(finalized)
 
     def _finalize(self, row: AggregationRow) -> None:
         response = files.read_json(files.response_path(self.root, ProofKind.AGGREGATION, row.request_name))

@@ -7,11 +7,11 @@ collide. A `[postman]` table in the devnet's config file wins over these default
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from linen.config import load_section_values
 from linen.devaccounts import dev_account
+from linen.observe.metrics import Metrics
 from linen.postman.service import Postman
 from linen.postman.settings import settings_from_values
 
@@ -25,12 +25,12 @@ DEVNET_POSTMAN = {
 
 
 def start_devnet_postman(config_file: Path | None, data_dir: Path, l1_url: str, l2_url: str, rollup: str,
-                         l2_message_service: str, stopping: threading.Event) -> Postman:
+                         l2_message_service: str, metrics: Metrics | None = None) -> Postman:
     key = dev_account(POSTMAN_DEV_ACCOUNT).private_key
     values = load_section_values("postman", config_file, defaults={
         **DEVNET_POSTMAN, "l1-rpc": l1_url, "l2-rpc": l2_url, "rollup": rollup,
         "l2-message-service": l2_message_service, "l1-key": key, "l2-key": key, "data-dir": str(data_dir / "postman"),
     })
-    postman = Postman(settings_from_values(values))
-    postman.start(stopping)
+    postman = Postman(settings_from_values(values), metrics=metrics)
+    postman.start()
     return postman

@@ -7,8 +7,6 @@ the process (the devnet). Every refusal is an `InvalidInput` with a message sayi
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +24,6 @@ from linen.errors import InvalidInput, InvalidParams, ResourceNotFound
 from linen.postman.settings import PostmanSettings
 from linen.postman.store import L1_TO_L2, L2_TO_L1, PostmanStore
 from linen.primitives.hexcodec import parse_hash
-from linen.rpc.backend import RpcLimits
-from linen.rpc.server import RpcServer
 
 DIRECTIONS = (L1_TO_L2, L2_TO_L1)
 
@@ -104,56 +100,3 @@ def build_registry(settings: PostmanSettings, store: PostmanStore, l1: Web3, l2:
         "linen_getMessageStatus": lambda _b, params: get_message_status(store, params),
         "linen_getPostmanStatus": lambda _b, params: get_postman_status(store, params),
     }
-
-
-class _ServiceBackend:
-    """What the RPC server needs from a backend that is not a node: limits, and no block feed."""
-
-    def __init__(self) -> None:
-        self.limits = RpcLimits()
-
-    def add_block_listener(self, listener: Callable) -> None:
-        return None
-
-
-class PostmanRpc:
-    """The RPC server on its own thread and event loop; `start` returns once it listens."""
-
-    def __init__(self, registry: dict[str, Callable], host: str, port: int) -> None:
-        self.server = RpcServer(_ServiceBackend(), host, port, registry=registry)  # type: ignore[arg-type]
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self, timeout: float = 30.0) -> None:
-        self._thread = threading.Thread(target=self._serve, name="postman-rpc", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("the postman's RPC server did not start")
-        if self._error is not None:
-            raise self._error
-
-    def _serve(self) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        try:
-            try:
-                loop.run_until_complete(self.server.start())
-            except BaseException as exc:  # reported to start()
-                self._error = exc
-                return
-            finally:
-                self._ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.server.stop())
-        finally:
-            loop.close()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)

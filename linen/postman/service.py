@@ -13,12 +13,14 @@ import threading
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from linen.postman.claiming import ClaimDirection
+from linen.actors import Actor, ActorSet
+from linen.observe.metrics import Metrics, set_by_state
 from linen.postman.l1_to_l2 import L1ToL2
 from linen.postman.l2_to_l1 import L2ToL1
-from linen.postman.rpc import PostmanRpc, build_registry
+from linen.postman.rpc import build_registry
 from linen.postman.settings import PostmanSettings
-from linen.postman.store import PostmanStore
+from linen.postman.store import STATUSES, PostmanStore
+from linen.rpc.service_http import ServiceBackend, ThreadedRpcServer
 
 log = logging.getLogger("linen.postman")
 
@@ -33,46 +35,47 @@ def connect(url: str, proof_of_authority: bool = False) -> Web3:
 
 
 class Postman:
-    def __init__(self, settings: PostmanSettings, l1: Web3 | None = None, l2: Web3 | None = None) -> None:
+    def __init__(self, settings: PostmanSettings, l1: Web3 | None = None, l2: Web3 | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.l1 = l1 or connect(settings.l1_rpc)
         self.l2 = l2 or connect(settings.l2_rpc, proof_of_authority=True)
         self.store = PostmanStore(settings.data_dir / STORE_FILE)
         self.l1_to_l2 = L1ToL2(settings, self.store, self.l1, self.l2)
         self.l2_to_l1 = L2ToL1(settings, self.store, self.l1, self.l2)
-        self.rpc = PostmanRpc(build_registry(settings, self.store, self.l1, self.l2), settings.rpc_host,
-                              settings.rpc_port)
-        self._threads: list[threading.Thread] = []
+        self.rpc = ThreadedRpcServer(ServiceBackend(lambda: self.actors.health(), self.metrics), settings.rpc_host,
+                                     settings.rpc_port, build_registry(settings, self.store, self.l1, self.l2),
+                                     name="postman-rpc")
+        self.actors = ActorSet(
+            Actor(f"postman.{direction.direction.lower()}", direction.tick, settings.polling_interval_s,
+                  stall_after_s=max(60.0, 2 * settings.replacement.timeout_s))
+            for direction in (self.l1_to_l2, self.l2_to_l1))
+        self.metrics.on_scrape(self._refresh_metrics)
+
+    def _refresh_metrics(self) -> None:
+        counts = self.store.counts()
+        for direction in (self.l1_to_l2.direction, self.l2_to_l1.direction):
+            set_by_state(self.metrics.postman_messages, counts.get(direction, {}), STATUSES, direction)
 
     def tick(self) -> None:
         """One round of both directions, in the caller's thread (tests, or a caller with its own loop)."""
         self.l1_to_l2.tick()
         self.l2_to_l1.tick()
 
-    def start(self, stopping: threading.Event, serve_rpc: bool = True) -> None:
-        """Serve the RPC and run both directions on their own threads until `stopping` is set."""
+    def start(self, stopping: threading.Event | None = None, serve_rpc: bool = True) -> None:
+        """Serve the RPC and run both directions as actors until `stopping` (or `stop()`)."""
         if serve_rpc:
             self.rpc.start()
-        for direction in (self.l1_to_l2, self.l2_to_l1):
-            thread = threading.Thread(target=self._run, args=(direction, stopping),
-                                      name=f"postman-{direction.direction.lower()}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _run(self, direction: ClaimDirection, stopping: threading.Event) -> None:
-        while not stopping.is_set():
-            try:
-                direction.tick()
-            except Exception:
-                log.exception("postman %s tick failed; retrying", direction.direction)
-            stopping.wait(self.settings.polling_interval_s)
+        if stopping is not None:
+            self.actors.stopping = stopping
+        self.actors.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Join the threads (after `stopping` was set), stop the RPC and close the store."""
-        for thread in self._threads:
-            thread.join(timeout)
+        """Stop the actors (a claim in flight gets `timeout`), the RPC, and close the store."""
+        self.actors.stop(timeout)
         self.rpc.stop()
-        if any(thread.is_alive() for thread in self._threads):
+        if any(actor.running for actor in self.actors.actors.values()):
             log.warning("a postman claim is still waiting for its receipt; it is settled at the next start")
             return  # the thread still uses the store; the process exit closes it
         self.store.close()

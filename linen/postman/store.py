@@ -153,6 +153,13 @@ class PostmanStore:
                 "ORDER BY sent_block, sent_log_index LIMIT ?", (direction, status, limit)).fetchall()
         return [_row(r) for r in found]
 
+    def recent(self, limit: int = 10) -> list[MessageRow]:
+        """The rows changed last, newest first (the dashboard's bridge panel)."""
+        with self._lock:
+            found = self._db.execute(f"SELECT {_COLUMNS} FROM messages ORDER BY updated_at DESC LIMIT ?",  # noqa: S608
+                                     (limit,)).fetchall()
+        return [_row(values) for values in found]
+
     def counts(self) -> dict[str, dict[str, int]]:
         with self._lock:
             found = self._db.execute("SELECT direction, status, COUNT(*) FROM messages GROUP BY direction, status")

@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from linen.actors import Actor
 from linen.errors import ConfigError
+from linen.observe.metrics import Metrics
 from linen.prover.files import (
     LARGE_SUFFIX,
     SUCCESS_SUFFIX,
@@ -88,6 +90,7 @@ class Controller:
         self._stop_seen_at: float | None = None
         self._requeue_now = threading.Event()
         self._external_stop: threading.Event | None = None
+        self.metrics: Metrics | None = None  # set by whoever serves them (the devnet: the node's)
 
     # --- control from signals or tests -----------------------------------------------------------------
 
@@ -135,6 +138,18 @@ class Controller:
         }
 
     # --- the loop ------------------------------------------------------------------------------------------
+
+    def actor(self, interval_s: float = 0.5, stall_after_s: float = 3600.0) -> Actor:
+        """This controller as an actor: one job per tick, the next at once after a job, `interval_s` when idle.
+        A proof can run for many minutes, so it counts as stalled only past `stall_after_s`."""
+
+        def attach(stop_event: threading.Event) -> None:
+            self._external_stop = stop_event
+            if self._stopping.is_set():
+                stop_event.set()
+
+        return Actor(f"prover.controller.{self.local_id}", self.run_once, interval_s, on_start=attach,
+                     stall_after_s=stall_after_s)
 
     def run_forever(self, stop_event: threading.Event) -> None:
         """Work until `stop_event` is set (or a stop is requested), sleeping `retry_delays` when idle."""
@@ -286,6 +301,10 @@ class Controller:
     ) -> JobResult:
         result = JobResult(parsed.name, parsed.kind, code, outcome, destination, large, time.monotonic() - started)
         self.results.append(result)
+        if self.metrics is not None:
+            self.metrics.proof_requests.labels(parsed.kind.value, outcome).inc()
+            if outcome == "success":
+                self.metrics.prove_seconds.labels(parsed.kind.value).observe(result.seconds)
         level = logging.INFO if outcome in ("success", "requeued") else logging.WARNING
         log.log(level, "controller %s: %s → %s (exit %d)", self.local_id, parsed.name, destination.name, code)
         return result

@@ -37,7 +37,7 @@ EVM_THREADS = 4  # threads answering offloaded methods; more would only share th
 OFFLOADED_METHODS = frozenset({
     "eth_call", "eth_estimateGas", "eth_createAccessList", "eth_getProof", "eth_getLogs", "linea_estimateGas",
     "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "debug_traceBlockByHash",
-    "linea_generateConflatedTracesToFileV2",
+    "linea_generateConflatedTracesToFileV2", "linen_pipelineStatus",
 })
 # Submissions wait while a block is being built (the backend's `build_idle` event, if it has one): decoding
 # and recovering them on the loop would take the builder's CPU, through the GIL, during its selection budget.
@@ -81,7 +81,19 @@ class Dispatcher:
             self._executor = None
 
     async def answer(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA) -> dict[str, Any] | None:
-        """`call`, but EVM-heavy methods run on a worker thread under the EVM deadline."""
+        """`call`, but EVM-heavy methods run on a worker thread under the EVM deadline; counted in the
+        backend's metrics (when it has them) by method and outcome."""
+        reply = await self._answer(item, extra)
+        metrics = getattr(self.backend, "metrics", None)
+        if metrics is not None:
+            method = item.get("method") if isinstance(item, dict) else None
+            known = isinstance(method, str) and (method in extra or method in self.registry)
+            error = reply.get("error") if isinstance(reply, dict) else None
+            outcome = str(error.get("code")) if isinstance(error, dict) else "ok"
+            metrics.rpc_requests.labels(method if known else "(other)", outcome).inc()
+        return reply
+
+    async def _answer(self, item: object, extra: Mapping[str, Handler]) -> dict[str, Any] | None:
         method = item.get("method") if isinstance(item, dict) else None
         if method in WAIT_FOR_BUILD_METHODS:
             idle = getattr(self.backend, "build_idle", None)

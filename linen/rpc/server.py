@@ -20,6 +20,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from linen.chain.types import Block
+from linen.observe.dashboard import dashboard_file
+from linen.observe.metrics import CONTENT_TYPE
 from linen.rpc.auth import check_authorization
 from linen.rpc.backend import RpcBackend
 from linen.rpc.dispatch import LIMIT_EXCEEDED, PARSE_ERROR, Dispatcher, error_response
@@ -116,6 +118,10 @@ class RpcServer:
             raise RuntimeError("RPC server already started")
         app = web.Application()
         app.router.add_get("/health", self._health)
+        app.router.add_get("/metrics", self._metrics)
+        if getattr(self.backend, "view", None) is not None:  # a node: the pipeline's dashboard
+            app.router.add_get("/dashboard", self._dashboard)
+            app.router.add_get("/dashboard/{name}", self._dashboard)
         app.router.add_route("*", "/", self._root)
         # geth's IdleTimeout: a connection with no request in flight (a fresh one included, and one dribbling
         # its headers) is closed after this; bodies have READ_TIMEOUT_SECONDS at most.
@@ -192,7 +198,25 @@ class RpcServer:
 
     # -- HTTP --------------------------------------------------------------------------------------
     async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        """Every actor's report when the backend keeps actors (`health()`), else only that it answers."""
+        health = getattr(self.backend, "health", None)
+        return web.json_response(health() if callable(health) else {"status": "ok"}, headers=CORS_HEADERS)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text format, built off the loop (its refreshers read stores)."""
+        metrics = getattr(self.backend, "metrics", None)
+        if metrics is None:
+            return web.Response(status=404, text="this service exports no metrics\n")
+        body = await asyncio.to_thread(metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    async def _dashboard(self, request: web.Request) -> web.StreamResponse:
+        """The dashboard's static files, from the package (nothing loads from outside)."""
+        found = dashboard_file(request.match_info.get("name", "index.html"))
+        if found is None:
+            return web.Response(status=404, text="no such dashboard file\n")
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "no-cache"})
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
         if request.method == "POST":

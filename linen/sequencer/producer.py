@@ -83,6 +83,7 @@ class BlockProducer:
         self.config = config
         self.fee_recipient = config.fee_recipient or sequencer_key.public_key.to_canonical_address()
         self.listeners: list[Callable[[Block], None]] = []
+        self.exclusion_listeners: list[Callable[[list[Exclusion]], None]] = []  # after each block's exclusions
         self.last_timings = BlockTimings()
 
     def next_header(self, parent: BlockHeader, now: float) -> BlockHeader:
@@ -156,6 +157,9 @@ class BlockProducer:
                               header.timestamp)
                 )
         self.exclusions.record(excluded)
+        if excluded:
+            for on_excluded in self.exclusion_listeners:
+                on_excluded(excluded)
         if not builder.transactions and not self.config.create_empty_blocks:
             if dropped:
                 self.pool.remove(dropped)

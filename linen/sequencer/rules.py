@@ -8,10 +8,11 @@ size) live in `selection.py`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from linen.errors import TransactionRefused
+from linen.errors import InvalidTransaction, TransactionRefused
 from linen.execution.transactions import PooledTransaction
 from linen.protocol.profitability import ProfitabilityParams, compressed_size, profitable_priority_fee_per_gas
 from linen.protocol.provable import TX_NOT_PROVABLE, why_not_provable_fields, why_not_provable_recipient
@@ -27,6 +28,19 @@ BLOCK_MODULE_LINE_COUNT_FULL = "BLOCK_MODULE_LINE_COUNT_FULL"
 TX_EVALUATION_TOO_LONG = "TX_EVALUATION_TOO_LONG"
 BLOCK_COMPRESSED_SIZE_OVERFLOW = "BLOCK_COMPRESSED_SIZE_OVERFLOW"
 TX_UNEXECUTABLE = "TX_UNEXECUTABLE"  # the EVM raised while running it (never a normal failure): dropped for good
+
+
+_NUMBERS = re.compile(r"0x[0-9a-fA-F]*|\d+")
+
+
+def refusal_reason(exc: InvalidTransaction) -> str:
+    """A short, bounded name for why a transaction was refused (a metric label): the rule's name, or the
+    message's head before its details ("nonce too low", "already known"), numbers taken out."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason
+    head = str(exc).split(":", 1)[0]
+    return " ".join(_NUMBERS.sub("", head).split())[:48].lower() or type(exc).__name__
 
 
 @dataclass(frozen=True)

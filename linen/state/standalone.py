@@ -14,22 +14,13 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from linen.rpc.backend import RpcLimits
+from linen.observe.metrics import Metrics
 from linen.rpc.server import AuthEndpoint, RpcServer
+from linen.rpc.service_http import ServiceBackend
 from linen.state import rpc_methods
 from linen.state.service import JsonRpcTrieLogSource, StateManager
 
 PULL_PERIOD = 1.0  # seconds between polls of the node
-
-
-class _ServiceBackend:
-    """What the RPC server needs from a backend that is not a node: limits, and no blocks to follow."""
-
-    def __init__(self) -> None:
-        self.limits = RpcLimits()
-
-    def add_block_listener(self, listener: Callable) -> None:  # the state manager has no block feed to share
-        return None
 
 
 async def run_state_manager(
@@ -47,7 +38,10 @@ async def run_state_manager(
     can push: the manager only pulls."""
     manager = StateManager(data_dir, hasher, JsonRpcTrieLogSource(node_url), finalized_only=finalized_only)
     reads, writes = rpc_methods.bind_split(manager)
-    server = RpcServer(_ServiceBackend(), host, port, registry=reads, private_methods=writes,  # type: ignore[arg-type]
+    metrics = Metrics()
+    metrics.on_scrape(lambda: metrics.state_manager_block.set(manager.head or 0))
+    backend = ServiceBackend(lambda: {"status": "ok", "head": manager.head}, metrics)
+    server = RpcServer(backend, host, port, registry=reads, private_methods=writes,  # type: ignore[arg-type]
                        auth=auth)
     try:
         await server.start()

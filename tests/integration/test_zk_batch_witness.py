@@ -34,6 +34,8 @@ class Settings:
     l2_message_service: str | None = None
     traces_dir: Path | None = None
     execution_proofs: str = "zk"
+    zk_dir: Path | None = None
+    zk_threads: int = 0
 
 
 def _priced(signer, **fields) -> bytes:
@@ -131,5 +133,36 @@ def test_segment_witnesses_from_node_traces(tmp_path):
         assert prove_run(["--config", str(config), "--in", str(request_file), "--out", str(tmp_path / "out.json")]) == 78
         assert not (tmp_path / "out.json").exists()
         assert Web3.is_address(token[0]["contractAddress"])
+    finally:
+        harness.stop()
+
+
+def test_auto_proves_a_batch_of_plain_transfers_with_zk(tmp_path):
+    """A mixed chain (`execution-proofs = "auto"`): a batch whose transactions are all plain transfers gets
+    a real tree proof (one segment here) next to its exec proof; its statement is the batch's roots."""
+    from linen.prover.backends.stateless_traces import choose_hasher, verify_traces
+    from linen.prover.backends.zk import add_zk_proof
+    from linen.zk import srs
+    from linen.zk.proof_tree import TreeProof
+
+    harness = InProcessNode(tmp_path / "node")
+    try:
+        alice, bob = signers()[:2]
+        harness.produce(alice.sign(to=bob.address, value=10**18), _priced(bob, to="0x" + "77" * 20, value=5))
+        harness.wait_state(1)
+        request = build_execution_request(harness.auth_client, harness.client, 1, 1, harness.node.traces_dir,
+                                          l2_message_service=NO_SERVICE)
+        srs.ensure_dev_srs(tmp_path / "zk" / "srs", 2**21 + 1)
+        settings = Settings(execution_proofs="auto", zk_dir=tmp_path / "zk")
+        exec_response = {"proof": "0x01"}
+        response = add_zk_proof(request, settings, exec_response)
+        assert response["proverMode"] == "zk" and response["proof"] == "0x01"
+        top = TreeProof.from_json(response["zkProof"])
+        parent = bytes.fromhex(request["zkParentStateRootHash"][2:])
+        hasher = choose_hasher(None, parent, request["zkStateMerkleProof"])
+        final = verify_traces(hasher, parent, request["zkStateMerkleProof"], 1)[-1].root
+        assert top.statement.parent_root == int.from_bytes(parent, "big")
+        assert top.statement.final_root == int.from_bytes(final, "big")
+        assert top.statement.first[0] == top.statement.last[0] == 1 and len(top.proof) == 458
     finally:
         harness.stop()

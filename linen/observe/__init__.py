@@ -1,0 +1,1 @@
+"""Operators see the pipeline: Prometheus metrics (and, next, the dashboard)."""
