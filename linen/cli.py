@@ -210,9 +210,9 @@ def status(data_dir: Path, rpc_url: str | None, block: int | None, watch: bool) 
     from rich.console import Console
     from rich.live import Live
 
-    from linen.coordinator.rpc_client import RpcClient
     from linen.errors import OperationalError
     from linen.observe.terminal import render
+    from linen.rpc.client import RpcClient
 
     if rpc_url is None:
         info_file = data_dir / "devnet.json"
@@ -259,7 +259,7 @@ def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, h
     """Run the state manager apart from the node (Shomei's role): follows the node, serves zk proofs."""
     from linen.rpc.auth import load_or_create_secret
     from linen.rpc.server import AuthEndpoint
-    from linen.state.standalone import run_state_manager
+    from linen.state_manager.standalone import run_state_manager
 
     async def run() -> None:
         stop = asyncio.Event()

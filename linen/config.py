@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from linen.errors import ConfigError
 from linen.protocol.profitability import ProfitabilityParams
-from linen.sequencer.rules import SequencerRules
 
 # (section, key) -> (type, default)
 SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
@@ -168,6 +167,30 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("postman", "max-bumps"): (int, 5),
     ("postman", "max-fee-per-gas-cap"): (int, 0),  # wei; 0 = no cap
 }
+
+
+@dataclass(frozen=True)
+class SequencerRules:
+    """Every configurable Linea rule (names follow the `plugin-linea-*` options)."""
+
+    min_gas_price: int = 0  # wei per gas the transaction must pay (its fee cap)
+    deny_list: frozenset[bytes] = field(default_factory=frozenset)  # neither sender nor recipient
+    max_tx_calldata_size: int = 60_000
+    max_tx_gas_limit: int = 24_000_000
+    priority_senders: frozenset[bytes] = field(default_factory=frozenset)
+    max_tx_selection_time: float = 2.0  # seconds one transaction may take to execute and trace
+    blob_size_limit: int = 131_072
+    compressed_block_header_overhead: int = 1_024
+    min_margin: float = 1.0  # block selection, with the gas actually used
+    tx_pool_min_margin: float = 0.5  # submission, with the gas limit
+    estimate_gas_min_margin: float = 1.2  # linea_estimateGas's suggestion
+    profitability: ProfitabilityParams = field(default_factory=lambda: ProfitabilityParams(0, 1))
+    # True (`provable = "transfers"`): only what the validity-proof circuits prove (linen/protocol/provable.py)
+    transfers_only: bool = False
+
+    @property
+    def compressed_block_budget(self) -> int:
+        return self.blob_size_limit - self.compressed_block_header_overhead
 
 
 @dataclass(frozen=True)

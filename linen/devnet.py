@@ -124,7 +124,7 @@ class Devnet:
             deployment = deploy_l1(l1, ANVIL_FIRST_KEY, artifacts, settings)
         if self.proofs == "zk":
             if ZK_PROOF_TYPE not in deployment.verifiers or not l1.eth.get_code(deployment.verifiers[ZK_PROOF_TYPE]):
-                from linen.zk.l1_setup import require_proof_types, setup_zk_verifier
+                from linen.l1.zk_setup import require_proof_types, setup_zk_verifier
 
                 zk = setup_zk_verifier(l1, ANVIL_FIRST_KEY, deployment.rollup, data_dir / "zk", self.node.chain_id,
                                        data_dir / "artifacts", progress)

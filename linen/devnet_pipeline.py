@@ -31,7 +31,7 @@ from linen.prover.settings import ControllerSettings
 log = logging.getLogger(__name__)
 
 PROOF_TYPE = 0  # the AttestationVerifier
-ZK_PROOF_TYPE = 1  # the ZkRootVerifier (linen/zk/l1_setup.py)
+ZK_PROOF_TYPE = 1  # the ZkRootVerifier (linen/l1/zk_setup.py)
 ZK_MAX_BLOBS = 4  # circuits/root MAX_BLOBS
 NO_SERVICE = "0x" + "00" * 20  # a zk-only chain's L2 message service: none
 # A devnet wants finality in seconds, not Linea's minutes: small batches and short deadlines.

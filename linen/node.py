@@ -213,7 +213,7 @@ class Node:
 
     def _state_manager(self):  # type: ignore[no-untyped-def]
         """The in-process state manager, fed from this node's own trielogs (Shomei's pull)."""
-        from linen.state.service import ChainStoreTrieLogSource, StateManager
+        from linen.state_manager.service import ChainStoreTrieLogSource, StateManager
 
         return StateManager(
             self.config.data_dir / "state",
@@ -225,7 +225,7 @@ class Node:
     def _rpc_methods(self) -> tuple[dict, dict]:
         """(public extra methods, write methods): the write ones go only on the authenticated endpoint."""
         from linen.rpc import linea
-        from linen.state import rpc_methods
+        from linen.state_manager import rpc_methods
 
         public = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store),
                   "linen_pipelineStatus": pipeline_status_handler(self.view)}
@@ -365,7 +365,7 @@ class Node:
             self.follow_l1(self.config.l1_rpc_url, self.config.l1_rollup_address)
         if self.config.state_push_url:
             from linen.rpc.auth import load_or_create_secret
-            from linen.state.push import TrieLogPusher
+            from linen.state_manager.push import TrieLogPusher
 
             secret = load_or_create_secret(self.config.jwt_secret)
             self._pusher = TrieLogPusher(self.store, self.config.state_push_url, secret)

@@ -1,7 +1,7 @@
 """Hostile JSON-RPC input for `linen bench hostile`: the method list, hypothesis strategies, envelopes.
 
 The methods come from the node's own registry (`linen.rpc.methods.build_registry`, the state
-manager's `linen.state.rpc_methods`, `shomei_getTrieLogsByRange`) plus the WebSocket-only
+manager's `linen.state_manager.rpc_methods`, `shomei_getTrieLogsByRange`) plus the WebSocket-only
 `eth_subscribe` / `eth_unsubscribe`. Each method has a *shape* (the kind of each positional
 parameter: address, block, call object, ...); the strategy for a method mixes shaped parameters with
 hostile leaves, shaped parameters with one position swapped for anything, and arbitrary JSON.
@@ -100,7 +100,7 @@ def method_names() -> list[str]:
     """Every HTTP method the node registers (whether the state manager is on or not), sorted."""
     from linen.rpc.filters import FilterManager
     from linen.rpc.methods import build_registry
-    from linen.state import rpc_methods
+    from linen.state_manager import rpc_methods
 
     names = set(build_registry(FilterManager(None)))  # type: ignore[arg-type]  # only the names are used
     names |= set(rpc_methods.METHODS) | {"shomei_getTrieLogsByRange"}

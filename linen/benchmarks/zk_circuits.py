@@ -124,7 +124,7 @@ def _verify_gas(tc, prover, proof: bytes, public: list[str], work: Path) -> dict
     from web3 import Web3
 
     from linen.l1.anvil import ANVIL_FIRST_KEY, launch_anvil
-    from linen.zk.evm_verifier import call_verify, compile_verifier, deploy_verifier
+    from linen.l1.zk_verifier import call_verify, compile_verifier, deploy_verifier
 
     build = compile_verifier(tc.solidity_verifier(prover.root), work / "sol")
     anvil = launch_anvil(None)

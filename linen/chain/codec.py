@@ -5,7 +5,7 @@ from __future__ import annotations
 import rlp
 
 from linen.chain.types import BlockTransaction, Receipt
-from linen.execution.types import AccountDiff, Log, StateDiff
+from linen.primitives.diffs import AccountDiff, Log, StateDiff
 
 
 def _int(raw: bytes) -> int:

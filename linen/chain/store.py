@@ -14,7 +14,7 @@ import rlp
 from linen.chain.codec import decode_body, decode_receipts, decode_state_diff, encode_body, encode_receipts
 from linen.chain.kv import KeyValueStore
 from linen.chain.types import Block, BlockHeader, BlockTransaction, Receipt
-from linen.execution.types import StateDiff
+from linen.primitives.diffs import StateDiff
 
 HEAD_KEY = b"head"
 GENESIS_KEY = b"genesis"

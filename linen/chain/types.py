@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.blocks import PragueBlockHeader
 
-from linen.execution.types import Log
+from linen.primitives.diffs import Log
 
 BlockHeader = PragueBlockHeader
+TRANSACTION_BUILDER = PragueVM.get_transaction_builder()  # legacy and typed transactions, as blocks carry them
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,6 @@ class BlockTransaction:
 
     @cached_property
     def decoded(self) -> Any:
-        from linen.execution.transactions import TRANSACTION_BUILDER
-
         return TRANSACTION_BUILDER.decode(self.raw)
 
     @property

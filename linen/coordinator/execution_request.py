@@ -28,9 +28,9 @@ from typing import Any
 import rlp
 from eth_hash.auto import keccak
 
-from linen.coordinator.rpc_client import RpcCallFailed, RpcClient
 from linen.errors import OperationalError
 from linen.execution.tracer import conflated
+from linen.rpc.client import RpcCallFailed, RpcClient
 
 MESSAGE_SENT_TOPIC = keccak(b"MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)")
 L1_L2_HASHES_ADDED_TOPIC = keccak(b"L1L2MessageHashesAddedToInbox(bytes32[])")

@@ -14,9 +14,9 @@ import rlp
 from eth_hash.auto import keccak
 
 from linen.coordinator.conflation import ConflationBlock
-from linen.coordinator.rpc_client import RpcClient
 from linen.errors import OperationalError
 from linen.protocol.blob import BlobBlock
+from linen.rpc.client import RpcClient
 
 LAST_ANCHORED_SELECTOR = keccak(b"lastAnchoredL1MessageNumber()")[:4]
 ROLLING_HASHES_SELECTOR = keccak(b"l1RollingHashes(uint256)")[:4]

@@ -35,7 +35,6 @@ from linen.coordinator.conflation import Batch, Blob, Conflator
 from linen.coordinator.execution_request import ExecutionRequestUnavailable, build_execution_request
 from linen.coordinator.l1_client import RollupClient
 from linen.coordinator.l2_reader import BlockNotReady, fetch_conflation_block, read_parent_state
-from linen.coordinator.rpc_client import RpcClient
 from linen.coordinator.settings import CoordinatorSettings
 from linen.coordinator.store import PROVEN, REQUESTED, STATES, AggregationRow, BlobRow, CoordinatorStore
 from linen.coordinator.submitter import BlobSubmitter, Finalizer
@@ -46,6 +45,7 @@ from linen.protocol.blob import BlobCompressor, linen_dictionary
 from linen.prover import files
 from linen.prover.files import ProofKind
 from linen.rpc.auth import read_secret
+from linen.rpc.client import RpcClient
 from linen.state.hashers import get_hasher
 
 log = logging.getLogger(__name__)

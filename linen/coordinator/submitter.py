@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 from linen.coordinator.l1_client import RollupClient
-from linen.coordinator.rpc_client import RpcClient
 from linen.coordinator.store import FINALIZED, PROVEN, SUBMITTED, AggregationRow, BlobRow, CoordinatorStore
 from linen.errors import OperationalError
 from linen.l1.finalization import FinalizationData, ShnarfData
 from linen.protocol.blob.packing import pad_blob
 from linen.prover import files
 from linen.prover.files import ProofKind
+from linen.rpc.client import RpcClient
 
 log = logging.getLogger(__name__)
 

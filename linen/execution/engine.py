@@ -11,7 +11,8 @@ from typing import Protocol
 
 from linen.chain.types import Block, BlockHeader, BlockTransaction, Receipt
 from linen.execution.transactions import PooledTransaction
-from linen.execution.types import CallResult, StateDiff, TransactionExecution
+from linen.execution.types import CallResult, TransactionExecution
+from linen.primitives.diffs import StateDiff
 
 
 @dataclass(frozen=True)

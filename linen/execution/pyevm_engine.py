@@ -33,7 +33,8 @@ from linen.execution.deadline import current_budget, current_deadline
 from linen.execution.engine import AccountOverride, CallRequest, SealedExecution
 from linen.execution.recording import RecordingPragueState
 from linen.execution.transactions import TRANSACTION_BUILDER, PooledTransaction
-from linen.execution.types import CallResult, Log, TransactionExecution, merge_state_diffs
+from linen.execution.types import CallResult, TransactionExecution
+from linen.primitives.diffs import Log, merge_state_diffs
 from linen.primitives.ordered_trie import ordered_trie_root
 
 HISTORY_DEPTH = 256

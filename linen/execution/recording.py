@@ -19,7 +19,8 @@ from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState
 
 from linen.errors import ExecutionTimeout
-from linen.execution.types import AccountDiff, ExecutedFrame, ExecutedOpcode, StateDiff
+from linen.execution.types import ExecutedFrame, ExecutedOpcode
+from linen.primitives.diffs import AccountDiff, StateDiff
 
 
 class RecordingAccountDB(AccountDB):

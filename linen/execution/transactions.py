@@ -12,11 +12,11 @@ from typing import Any
 
 import rlp
 from eth.exceptions import PyEVMError
-from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.transactions import SetCodeTransaction
 from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError
 
+from linen.chain.types import TRANSACTION_BUILDER
 from linen.errors import InvalidTransaction
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -27,7 +27,6 @@ MAX_RLP_DEPTH = 16  # a transaction nests 4 deep (tx, access list, entry, keys);
 LEGACY, ACCESS_LIST, DYNAMIC_FEE, BLOB, SET_CODE = 0, 1, 2, 3, 4
 SUPPORTED_TYPES = (LEGACY, ACCESS_LIST, DYNAMIC_FEE, SET_CODE)
 
-TRANSACTION_BUILDER = PragueVM.get_transaction_builder()
 
 
 @dataclass(eq=False)

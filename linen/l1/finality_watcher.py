@@ -19,8 +19,8 @@ from collections.abc import Callable
 from eth_hash.auto import keccak
 
 from linen.chain.kv import KeyValueStore
-from linen.coordinator.rpc_client import RpcClient
 from linen.errors import OperationalError
+from linen.rpc.client import RpcClient
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,20 @@ the first and proves the second in-circuit (the recipient's leaf must show the e
 
 from __future__ import annotations
 
-from linen.execution.transactions import PooledTransaction
+from typing import Any, Protocol
+
+
+class PooledTransaction(Protocol):
+    """What the rule reads of a decoded transaction (linen.execution.transactions.PooledTransaction)."""
+
+    tx: Any  # the py-evm transaction: to, data, access_list, v
+    type: int
+    sender: bytes
+    nonce: int
+    gas: int
+    value: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
 
 TX_NOT_PROVABLE = "TX_NOT_PROVABLE"
 TRANSFER_GAS = 21_000

@@ -21,8 +21,8 @@ import orjson
 
 from linen.errors import ExecutionReverted, InvalidInput
 from linen.execution.deadline import execution_deadline
+from linen.execution.revert import revert_reason
 from linen.rpc.backend import RpcBackend
-from linen.rpc.errors import revert_reason
 from linen.rpc.format import d
 from linen.rpc.params import show
 
@@ -95,11 +95,13 @@ class Dispatcher:
 
     async def _answer(self, item: object, extra: Mapping[str, Handler]) -> dict[str, Any] | None:
         method = item.get("method") if isinstance(item, dict) else None
+        if not isinstance(method, str):  # not a request at all: `call` words the error
+            return self.call(item, extra)
         if method in WAIT_FOR_BUILD_METHODS:
             idle = getattr(self.backend, "build_idle", None)
             if idle is not None and not idle.is_set():
                 await idle.wait()
-        if not isinstance(method, str) or method not in OFFLOADED_METHODS:
+        if method not in OFFLOADED_METHODS:
             return self.call(item, extra)
         limits = self.backend.limits
         if self._in_flight >= limits.max_offloaded_calls:

@@ -15,7 +15,7 @@ from eth_bloom import BloomFilter
 
 from linen.chain.types import BlockHeader, BlockTransaction, Receipt
 from linen.execution.transactions import ACCESS_LIST, LEGACY, SET_CODE, PooledTransaction
-from linen.execution.types import Log
+from linen.primitives.diffs import Log
 
 EMPTY_UNCLES: list = []
 

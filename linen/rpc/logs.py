@@ -13,7 +13,7 @@ from typing import Any
 from eth_bloom import BloomFilter
 
 from linen.chain.types import BlockHeader
-from linen.execution.types import Log
+from linen.primitives.diffs import Log
 from linen.primitives.hexcodec import parse_address, parse_hash
 from linen.rpc.backend import RpcBackend
 from linen.rpc.errors import InvalidParams, LimitExceeded, ResourceNotFound

@@ -21,6 +21,7 @@ from eth_keys import keys
 from linen.chain.codec import encode_state_diff
 from linen.chain.store import ChainStore
 from linen.chain.types import Block, BlockHeader
+from linen.config import SequencerRules
 from linen.execution.pyevm_engine import PyEvmEngine
 from linen.execution.tracer.counts import encode_counts
 from linen.execution.tracer.trace import BlockTracer
@@ -28,7 +29,7 @@ from linen.execution.transactions import PooledTransaction
 from linen.protocol.fees import next_base_fee
 from linen.sequencer.clique import DIFF_IN_TURN, seal_header
 from linen.sequencer.exclusions import Exclusion, ExclusionStore
-from linen.sequencer.rules import SequencerRules, check_provable
+from linen.sequencer.rules import check_provable
 from linen.sequencer.selection import Action, BlockSelector
 from linen.sequencer.txpool import TxPool
 

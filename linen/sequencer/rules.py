@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from linen.config import SequencerRules
 from linen.errors import InvalidTransaction, TransactionRefused
 from linen.execution.transactions import PooledTransaction
-from linen.protocol.profitability import ProfitabilityParams, compressed_size, profitable_priority_fee_per_gas
+from linen.protocol.profitability import compressed_size, profitable_priority_fee_per_gas
 from linen.protocol.provable import TX_NOT_PROVABLE, why_not_provable_fields, why_not_provable_recipient
 
 # Linea's selection-result names, used as the `reason` of every refusal.
@@ -41,30 +41,6 @@ def refusal_reason(exc: InvalidTransaction) -> str:
         return reason
     head = str(exc).split(":", 1)[0]
     return " ".join(_NUMBERS.sub("", head).split())[:48].lower() or type(exc).__name__
-
-
-@dataclass(frozen=True)
-class SequencerRules:
-    """Every configurable Linea rule (names follow the `plugin-linea-*` options)."""
-
-    min_gas_price: int = 0  # wei per gas the transaction must pay (its fee cap)
-    deny_list: frozenset[bytes] = field(default_factory=frozenset)  # neither sender nor recipient
-    max_tx_calldata_size: int = 60_000
-    max_tx_gas_limit: int = 24_000_000
-    priority_senders: frozenset[bytes] = field(default_factory=frozenset)
-    max_tx_selection_time: float = 2.0  # seconds one transaction may take to execute and trace
-    blob_size_limit: int = 131_072
-    compressed_block_header_overhead: int = 1_024
-    min_margin: float = 1.0  # block selection, with the gas actually used
-    tx_pool_min_margin: float = 0.5  # submission, with the gas limit
-    estimate_gas_min_margin: float = 1.2  # linea_estimateGas's suggestion
-    profitability: ProfitabilityParams = field(default_factory=lambda: ProfitabilityParams(0, 1))
-    # True (`provable = "transfers"`): only what the validity-proof circuits prove (linen/protocol/provable.py)
-    transfers_only: bool = False
-
-    @property
-    def compressed_block_budget(self) -> int:
-        return self.blob_size_limit - self.compressed_block_header_overhead
 
 
 def paying_gas_price(ptx: PooledTransaction, base_fee: int) -> int:

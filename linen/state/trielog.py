@@ -20,7 +20,7 @@ import rlp
 from eth_hash.auto import keccak
 
 from linen.errors import InvalidInput
-from linen.execution.types import AccountDiff, StateDiff
+from linen.primitives.diffs import AccountDiff, StateDiff
 from linen.state.encoding import EMPTY_KECCAK_CODE_HASH
 
 NULL = b""

@@ -17,7 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from linen.errors import InvalidInput
-from linen.prover.backends.stateless_traces import (
+from linen.state.encoding import hkey_of
+from linen.state.hashers import Hasher
+from linen.state.model import HEAD_INDEX, TAIL_INDEX, TREE_DEPTH, FlatLeaf, LeafOpening
+from linen.state.store import MemoryNodeStore
+from linen.state.trace_replay import (
     DELETE,
     INSERT,
     READ,
@@ -28,10 +32,6 @@ from linen.prover.backends.stateless_traces import (
     _proof,
     hex_bytes,
 )
-from linen.state.encoding import hkey_of
-from linen.state.hashers import Hasher
-from linen.state.model import HEAD_INDEX, TAIL_INDEX, TREE_DEPTH, FlatLeaf, LeafOpening
-from linen.state.store import MemoryNodeStore
 from linen.state.tree import SparseMerkleTree
 
 

@@ -22,12 +22,12 @@ from eth_hash.auto import keccak
 from web3 import Web3
 
 from linen.coordinator.execution_request import build_execution_request
-from linen.coordinator.rpc_client import RpcCallFailed, RpcClient
 from linen.devaccounts import operator_dev_account
 from linen.execution.tracer import conflated
 from linen.l1.artifacts import compile_contracts as compile_linen_contracts
 from linen.prover.backends.execution import InvalidExecutionRequest, prove_execution
 from linen.rpc.auth import read_secret
+from linen.rpc.client import RpcCallFailed, RpcClient
 from tests.helpers import ROOT, compile_contracts
 from tests.unit.chainkit import CHAIN_ID, Signer, make_node, signers
 

@@ -10,10 +10,10 @@ import rlp
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
-from linen.state import rpc_methods
 from linen.state.hashers import get_hasher
 from linen.state.proofs import InclusionProof, proof_from_json, verify_proof
-from linen.state.service import ChainStoreTrieLogSource, StateManager
+from linen.state_manager import rpc_methods
+from linen.state_manager.service import ChainStoreTrieLogSource, StateManager
 from tests.unit.chainkit import make_node, signers
 
 RUNTIME = bytes.fromhex("600035600055" + "00")  # SSTORE(0, calldataload(0))

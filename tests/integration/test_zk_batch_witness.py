@@ -48,7 +48,6 @@ def _priced(signer, **fields) -> bytes:
 
 
 def test_segment_witnesses_from_node_traces(tmp_path):
-    from linen.prover.backends.stateless_traces import choose_hasher, verify_traces
     from linen.prover.backends.zk import (
         ZkWitnessRefused,
         add_zk_proof,
@@ -57,6 +56,7 @@ def test_segment_witnesses_from_node_traces(tmp_path):
         why_aggregation_not_provable,
         why_batch_not_provable,
     )
+    from linen.state.trace_replay import choose_hasher, verify_traces
     from linen.zk import srs
     from linen.zk.proof_tree import CIRCUITS
     from linen.zk.toolchain import Toolchain
@@ -140,8 +140,8 @@ def test_segment_witnesses_from_node_traces(tmp_path):
 def test_auto_proves_a_batch_of_plain_transfers_with_zk(tmp_path):
     """A mixed chain (`execution-proofs = "auto"`): a batch whose transactions are all plain transfers gets
     a real tree proof (one segment here) next to its exec proof; its statement is the batch's roots."""
-    from linen.prover.backends.stateless_traces import choose_hasher, verify_traces
     from linen.prover.backends.zk import add_zk_proof
+    from linen.state.trace_replay import choose_hasher, verify_traces
     from linen.zk import srs
     from linen.zk.proof_tree import TreeProof
 

@@ -33,8 +33,8 @@ def test_prove_under_linen_srs_and_verify_on_anvil(tmp_path):
     from web3 import Web3
 
     from linen.l1.anvil import ANVIL_FIRST_KEY, launch_anvil
+    from linen.l1.zk_verifier import call_verify, compile_verifier, deploy_verifier
     from linen.zk import srs
-    from linen.zk.evm_verifier import call_verify, compile_verifier, deploy_verifier
     from linen.zk.toolchain import (
         AZTEC_G2,
         ExecutionFailed,

@@ -61,10 +61,10 @@ def test_segments_merges_root_verified_on_anvil(tmp_path):
     from web3 import Web3
 
     from linen.l1.anvil import ANVIL_FIRST_KEY, launch_anvil
+    from linen.l1.zk_verifier import call_verify, compile_verifier, deploy_verifier
     from linen.protocol.public_input import FinalizationPublicInputFields, compute_public_input
     from linen.protocol.shnarf import compute_shnarf
     from linen.zk import srs
-    from linen.zk.evm_verifier import call_verify, compile_verifier, deploy_verifier
     from linen.zk.proof_tree import TreeProver, segment_project
     from linen.zk.segment_witness import BlockContext, SegmentBuilder
     from linen.zk.toolchain import ExecutionFailed, Toolchain, UnsatisfiedWitness

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_rpc_support import standard_chain
 
-from linen.rpc.errors import revert_reason
+from linen.execution.revert import revert_reason
 from linen.rpc.format import block_size, format_block, format_block_receipts, logs_bloom
 
 

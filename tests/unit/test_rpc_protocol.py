@@ -66,6 +66,8 @@ def test_parse_error(node):
         {"method": "eth_chainId", "id": 1},
         {"jsonrpc": "2.0", "id": 1},
         {"jsonrpc": "2.0", "method": 7, "id": 1},
+        {"jsonrpc": "2.0", "method": ["eth_chainId"], "id": 1},  # unhashable: once a TypeError (-32603)
+        {"jsonrpc": "2.0", "method": {"a": 1}, "id": 1},
         {"jsonrpc": "2.0", "method": "", "id": 1},
         {"jsonrpc": "2.0", "method": "eth_chainId", "id": [1]},
         {"jsonrpc": "2.0", "method": "eth_chainId", "id": True},

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from linen.errors import InvalidInput, InvalidParams, LimitExceeded, ResourceNotFound
-from linen.state import rpc_methods
 from linen.state.hashers import get_hasher
 from linen.state.proofs import InclusionProof, NonInclusionProof, proof_from_json, verify_proof
-from linen.state.service import BlockGap, NotFinalized, StateManager
 from linen.state.tree import empty_root
 from linen.state.trielog import CorruptTrieLog, decode_trielog
 from linen.state.world import MemoryForest, ZkWorldState
+from linen.state_manager import rpc_methods
+from linen.state_manager.service import BlockGap, NotFinalized, StateManager
 
 HASHER_NAME = "poseidon2-bn254"
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 # Deterministic blocks, shared with the child process of the kill test.
 GENERATOR = textwrap.dedent(
     """
-    from linen.execution.types import AccountDiff
+    from linen.primitives.diffs import AccountDiff
     from linen.state.encoding import EMPTY_KECCAK_CODE_HASH as E
     from linen.state.trielog import build_trielog
 
@@ -114,7 +114,7 @@ CHILD = GENERATOR + textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from linen.state.service import StateManager
+    from linen.state_manager.service import StateManager
 
     manager = StateManager(Path(sys.argv[1]), "poseidon2-bn254")
     n = 0 if manager.head is None else manager.head + 1
@@ -274,7 +274,7 @@ def test_json_rpc_source_pulls_from_a_node(tmp_path):
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from linen.state.service import JsonRpcTrieLogSource
+    from linen.state_manager.service import JsonRpcTrieLogSource
 
     class Node(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's naming
@@ -394,7 +394,7 @@ def test_a_slow_node_does_not_hold_up_pushed_trielogs(tmp_path):
 
 def test_a_pushed_trielog_that_does_not_match_the_nodes_block_is_dropped(tmp_path):
     """Hole 3 of issue 13: a forged push for head+1 was applied before the block existed, for good."""
-    from linen.state.service import UnverifiedTrieLog
+    from linen.state_manager.service import UnverifiedTrieLog
 
     manager = make_manager(tmp_path, source=ListSource())
     manager.import_trielog(0, *block(0))

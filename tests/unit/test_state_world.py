@@ -14,7 +14,7 @@ from eth_hash.auto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linen.execution.types import AccountDiff
+from linen.primitives.diffs import AccountDiff
 from linen.state.encoding import EMPTY_KECCAK_CODE_HASH
 from linen.state.hashers import get_hasher
 from linen.state.lmdb_store import LmdbStateStore

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from linen.execution.tracer import modules as m
 from linen.execution.tracer.inputs import TracedBlock, TracedTransaction
 from linen.execution.tracer.rules import RULES, count_block, count_transaction
-from linen.execution.types import ExecutedFrame, ExecutedOpcode, Log
+from linen.execution.types import ExecutedFrame, ExecutedOpcode
+from linen.primitives.diffs import Log
 
 CONTRACT = bytes.fromhex("11" * 20)
 SENDER = bytes.fromhex("22" * 20)

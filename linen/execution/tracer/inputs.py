@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linen.execution.types import ExecutedFrame, ExecutedOpcode, Log
+from linen.execution.types import ExecutedFrame, ExecutedOpcode
+from linen.primitives.diffs import Log
 
 
 @dataclass(frozen=True, slots=True)

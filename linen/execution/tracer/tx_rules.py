@@ -15,7 +15,7 @@ from linen.execution.tracer.inputs import TracedBlock, TracedTransaction
 from linen.execution.tracer.opcode_rules import GAS, HUB, KECCAK, LLARGE, RLP_ADDR, SHAKIRA, limbs, mmu, num_keccak
 from linen.execution.tracer.opcode_rules import PP_EXO_TO_RAM as _PP_EXO_TO_RAM
 from linen.execution.tracer.precompile_rules import count_precompile
-from linen.execution.types import Log
+from linen.primitives.diffs import Log
 
 _I = m.INDEX
 TXN_DATA, RLP_TXN, RLP_TXN_RCPT = _I[m.TXN_DATA], _I[m.RLP_TXN], _I[m.RLP_TXN_RCPT]

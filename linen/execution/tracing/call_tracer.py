@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from linen.execution.revert import revert_reason
 from linen.execution.tracing.core import Tracer, error_text
 from linen.execution.tracing.replay import TxRun
-from linen.rpc.errors import revert_reason
 
 
 def _hex(value: bytes) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from linen.execution.tracing.core import Tracer
 from linen.execution.tracing.replay import TxRun
-from linen.execution.types import AccountDiff
+from linen.primitives.diffs import AccountDiff
 
 
 def _hex(value: bytes) -> str:

@@ -58,7 +58,7 @@ from linen.prover.backends.stateless_inputs import (
     load_traces,
     service_address,
 )
-from linen.prover.backends.stateless_traces import InvalidExecutionRequest, choose_hasher, hex_bytes, verify_traces
+from linen.state.trace_replay import InvalidExecutionRequest, choose_hasher, hex_bytes, verify_traces
 
 PUBLIC_INPUT_DOMAIN = keccak(b"linen.execution.v1")
 

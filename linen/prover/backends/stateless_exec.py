@@ -30,9 +30,9 @@ from linen.execution.engine import SealedExecution
 from linen.execution.pyevm_engine import HISTORY_DEPTH, PyEvmEngine
 from linen.execution.tracer.conflated import ConflatedBlock
 from linen.execution.transactions import PooledTransaction, decode_transaction
-from linen.prover.backends.stateless_traces import BlockWitness, InvalidExecutionRequest
 from linen.state.encoding import EMPTY_KECCAK_CODE_HASH, AccountValue, code_hash
 from linen.state.hashers import Hasher
+from linen.state.trace_replay import BlockWitness, InvalidExecutionRequest
 
 
 class _MemoryEngine(PyEvmEngine):

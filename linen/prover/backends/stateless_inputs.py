@@ -16,7 +16,7 @@ from eth_hash.auto import keccak
 
 from linen.execution.tracer import conflated
 from linen.prover.backends.stateless_exec import ExecutedBlock
-from linen.prover.backends.stateless_traces import InvalidExecutionRequest, hex_bytes, parse_hex
+from linen.state.trace_replay import InvalidExecutionRequest, hex_bytes, parse_hex
 
 MESSAGE_SENT_TOPIC = keccak(b"MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)")
 L1_L2_HASHES_ADDED_TOPIC = keccak(b"L1L2MessageHashesAddedToInbox(bytes32[])")

@@ -23,8 +23,8 @@ from linen.errors import ConfigError, InvalidInput
 from linen.execution.transactions import decode_transaction
 from linen.protocol.provable import why_not_provable_fields, why_not_provable_recipient
 from linen.prover.backends.stateless_inputs import field, load_traces
-from linen.prover.backends.stateless_traces import choose_hasher, hex_bytes, verify_traces
 from linen.prover.prove import InvalidProofRequest
+from linen.state.trace_replay import choose_hasher, hex_bytes, verify_traces
 from linen.zk.proof_tree import CIRCUITS, TreeProof, TreeProver
 from linen.zk.segment_witness import BlockContext, NotProvableTransfer, SegmentBuilder
 from linen.zk.toolchain import ExecutionFailed, Toolchain, ToolchainError, UnsatisfiedWitness

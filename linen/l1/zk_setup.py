@@ -19,8 +19,8 @@ from web3 import Web3
 
 from linen.l1.artifacts import compile_contracts
 from linen.l1.transact import deploy, transact
+from linen.l1.zk_verifier import compile_verifier, deploy_verifier
 from linen.zk import srs
-from linen.zk.evm_verifier import compile_verifier, deploy_verifier
 from linen.zk.proof_tree import TreeProver
 from linen.zk.toolchain import Toolchain
 

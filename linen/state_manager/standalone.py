@@ -17,8 +17,8 @@ from pathlib import Path
 from linen.observe.metrics import Metrics
 from linen.rpc.server import AuthEndpoint, RpcServer
 from linen.rpc.service_http import ServiceBackend
-from linen.state import rpc_methods
-from linen.state.service import JsonRpcTrieLogSource, StateManager
+from linen.state_manager import rpc_methods
+from linen.state_manager.service import JsonRpcTrieLogSource, StateManager
 
 PULL_PERIOD = 1.0  # seconds between polls of the node
 

@@ -19,7 +19,7 @@ import orjson
 from linen.chain.store import ChainStore
 from linen.chain.types import Block
 from linen.rpc.auth import auth_header
-from linen.state.service import trielog_of_block
+from linen.state_manager.service import trielog_of_block
 
 log = logging.getLogger(__name__)
 MAX_QUEUED = 1024  # blocks; past that the oldest pushes are dropped (the manager will pull them)

@@ -12,8 +12,8 @@ from typing import Any
 
 from linen.errors import InvalidParams, LimitExceeded, ResourceNotFound
 from linen.primitives.hexcodec import parse_address, parse_data, parse_hash, parse_quantity
-from linen.state.service import StateManager, trielog_of_block
 from linen.state.tree import empty_root
+from linen.state_manager.service import StateManager, trielog_of_block
 
 MAX_TRIELOG_RANGE = 256
 
