@@ -135,6 +135,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("prover", "zk-threads"): (int, 0),  # bb threads; 0: all cores
     ("prover", "l1-rpc"): (str, ""),  # where a root proof is checked (eth_call of the zk verifier) before it is sent
     ("prover", "zk-verifier-address"): (str, ""),  # L1's ZkRootVerifier (proof type 1)
+    ("prover", "rollup"): (str, ""),  # the L1 rollup: retention reads its finalized block (with l1-rpc)
+    ("prover", "retention"): (float, 604800.0),  # seconds a finished request or response is kept (one week)
     # `linen postman` (also inside `linen devnet`), read by linen/postman/settings.py
     ("postman", "l1-rpc"): (str, ""),
     ("postman", "l2-rpc"): (str, ""),

@@ -113,6 +113,7 @@ class DevnetPipeline:
         controller = Controller(ControllerSettings(
             requests_root=root, local_id="prover-devnet", config_file=prover_config,
             retry_delays=(0.0, 0.25, 0.5, 1.0), termination_grace_period=10.0,
+            l1_rpc=l1_url, rollup=deployment.rollup,  # retention: finished files go once L1 finalized them
         ))
         controller.metrics = node.metrics
         actors = ActorSet([*coordinator.actors(), controller.actor(interval_s=0.25)])

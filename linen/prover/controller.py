@@ -36,6 +36,7 @@ from typing import Any
 from linen.actors import Actor
 from linen.errors import ConfigError
 from linen.observe.metrics import Metrics
+from linen.prover import retention
 from linen.prover.files import (
     LARGE_SUFFIX,
     SUCCESS_SUFFIX,
@@ -50,6 +51,7 @@ from linen.prover.files import (
 from linen.prover.prove import EXIT_CANNOT_RUN, EXIT_FATAL, EXIT_OUT_OF_MEMORY
 from linen.prover.settings import ControllerSettings, load_controller_settings
 
+RETENTION_CHECK_S = 60.0  # an idle controller looks for expired files this often
 log = logging.getLogger("linen.prover.controller")
 
 # Exit codes of the prove command (spec §4): see linen/prover/prove.py.
@@ -91,6 +93,9 @@ class Controller:
         self._requeue_now = threading.Event()
         self._external_stop: threading.Event | None = None
         self.metrics: Metrics | None = None  # set by whoever serves them (the devnet: the node's)
+        self._finalized = (retention.finalized_on_l1(settings.l1_rpc, settings.rollup)
+                           if settings.l1_rpc and settings.rollup else None)
+        self._retention_checked = float("-inf")
 
     # --- control from signals or tests -----------------------------------------------------------------
 
@@ -188,7 +193,21 @@ class Controller:
                 continue  # another controller took it (or it moved on) since the listing
             self._run_job(parsed, locked)
             return True
+        self.apply_retention()
         return False
+
+    def apply_retention(self, now: float | None = None) -> list[Path]:
+        """When idle, at most once a minute: remove finished files L1 no longer needs (linen/prover/retention.py)."""
+        now = time.time() if now is None else now
+        if self._finalized is None or now - self._retention_checked < RETENTION_CHECK_S:
+            return []
+        self._retention_checked = now
+        try:
+            finalized = self._finalized()
+        except Exception as exc:  # L1 unreachable: keep everything, try again later
+            log.warning("controller %s: retention skipped, L1's finalized block unknown: %s", self.local_id, exc)
+            return []
+        return retention.sweep(self.folders.values(), self.settings.retention_s, finalized, now)
 
     def candidates(self) -> list[tuple[ProofFileName, Path]]:
         found = []

@@ -66,6 +66,9 @@ class ControllerSettings:
     retry_delays: tuple[float, ...] = (0, 1, 2, 3, 5, 8, 13, 21, 44, 85)
     termination_grace_period: float = 2700.0
     config_file: Path | None = None
+    retention_s: float = 604800.0  # finished files older than this go once L1 has finalized their blocks
+    l1_rpc: str = ""  # with `rollup`: where retention reads the finalized block (none: nothing is removed)
+    rollup: str = ""
 
     def __post_init__(self) -> None:
         check_local_id(self.local_id)
@@ -75,6 +78,8 @@ class ControllerSettings:
             raise ConfigError("prover.retry-delays: expected a non-empty list of non-negative seconds")
         if self.termination_grace_period < 0:
             raise ConfigError("prover.termination-grace-period must not be negative")
+        if self.retention_s <= 0:
+            raise ConfigError("prover.retention must be a positive number of seconds")
 
 
 def check_local_id(local_id: str) -> str:
@@ -166,4 +171,7 @@ def load_controller_settings(
         retry_delays=_delays(values["retry-delays"]),
         termination_grace_period=values["termination-grace-period"],
         config_file=Path(config_file) if config_file else None,
+        retention_s=values["retention"],
+        l1_rpc=values["l1-rpc"],
+        rollup=values["rollup"],
     )
