@@ -92,11 +92,9 @@ L2_MESSAGE_SERVICE_ABI = [
     _error("MessageDoesNotExistOrHasAlreadyBeenClaimed", ("messageHash", "bytes32")),
 ]
 
-MESSAGE_SENT_SIGNATURE = "MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)"
 MESSAGE_CLAIMED_SIGNATURE = "MessageClaimed(bytes32)"
 DATA_FINALIZED_V3_SIGNATURE = "DataFinalizedV3(uint256,uint256,bytes32,bytes32,bytes32)"
 
-MESSAGE_SENT_TOPIC = keccak(MESSAGE_SENT_SIGNATURE.encode())
 MESSAGE_CLAIMED_TOPIC = keccak(MESSAGE_CLAIMED_SIGNATURE.encode())
 DATA_FINALIZED_V3_TOPIC = keccak(DATA_FINALIZED_V3_SIGNATURE.encode())
 

@@ -33,13 +33,13 @@ from linen.bridge.abi import (
     L1_MESSAGE_SERVICE_ABI,
     L2_MESSAGE_SERVICE_ABI,
     MESSAGE_CLAIMED_TOPIC,
-    MESSAGE_SENT_TOPIC,
 )
 from linen.bridge.logs import decode_message_sent, find_log_backwards
 from linen.errors import ConfigError, InvalidInput, OperationalError
 from linen.l1.sender import ReplacementPolicy, TransactionReverted, TransactionSender
 from linen.l1.transact import decode_revert
 from linen.primitives.types import BlockNumber, Hash32, Wei
+from linen.protocol.messaging import MESSAGE_SENT_TOPIC
 
 WEI_PER_ETH = 10**18
 # Blocks per eth_getLogs query: under the Linen node's cap (10,000) and most public providers'.

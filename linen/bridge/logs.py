@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from eth_abi import decode as abi_decode
 from web3 import Web3
 
-from linen.bridge.abi import MESSAGE_SENT_TOPIC
 from linen.errors import OperationalError
-from linen.protocol.messaging import compute_message_hash
+from linen.primitives.hexcodec import to_data
+from linen.protocol.messaging import MESSAGE_SENT_TOPIC, compute_message_hash
 
 DEFAULT_CHUNK = 1000
 
@@ -35,16 +35,13 @@ class SentMessage:
     transaction_hash: str
 
 
-def _hex(data: bytes) -> str:
-    return "0x" + bytes(data).hex()
-
 
 def _topic(value: bytes | int | str) -> str:
     if isinstance(value, int):
-        return _hex(value.to_bytes(32, "big"))
+        return to_data(value.to_bytes(32, "big"))
     if isinstance(value, str):
-        return _hex(bytes(12) + bytes.fromhex(value.removeprefix("0x"))) if len(value) == 42 else value
-    return _hex(value)
+        return to_data(bytes(12) + bytes.fromhex(value.removeprefix("0x"))) if len(value) == 42 else value
+    return to_data(value)
 
 
 def get_logs(w3: Web3, address: str, topics: Sequence, from_block: int, to_block: int,
@@ -93,12 +90,12 @@ def decode_message_sent(log) -> SentMessage:  # type: ignore[no-untyped-def]
     message = SentMessage(
         message_hash=topics[3], sender=_address_of(topics[1]), recipient=_address_of(topics[2]), fee=fee,
         value=value, nonce=nonce, calldata=bytes(calldata), block_number=log["blockNumber"],
-        log_index=log["logIndex"], transaction_hash=_hex(log["transactionHash"]),
+        log_index=log["logIndex"], transaction_hash=to_data(log["transactionHash"]),
     )
     expected = compute_message_hash(topics[1][-20:], topics[2][-20:], fee, value, nonce, message.calldata)
     if expected != message.message_hash:
-        raise OperationalError(f"MessageSent in block {message.block_number} carries hash {_hex(topics[3])}, "
-                               f"its fields hash to {_hex(expected)}")
+        raise OperationalError(f"MessageSent in block {message.block_number} carries hash {to_data(topics[3])}, "
+                               f"its fields hash to {to_data(expected)}")
     return message
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from linen.bridge.abi import DATA_FINALIZED_V3_TOPIC, L1_MESSAGE_SERVICE_ABI, MESSAGE_SENT_TOPIC
+from linen.bridge.abi import DATA_FINALIZED_V3_TOPIC, L1_MESSAGE_SERVICE_ABI
 from linen.bridge.logs import (
     DEFAULT_CHUNK,
     SentMessage,
@@ -25,7 +25,8 @@ from linen.bridge.logs import (
     message_sent_logs,
 )
 from linen.errors import OperationalError, ResourceNotFound
-from linen.protocol.messaging import L2_MESSAGE_TREE_DEPTH, l2_message_proof
+from linen.primitives.hexcodec import to_data
+from linen.protocol.messaging import L2_MESSAGE_TREE_DEPTH, MESSAGE_SENT_TOPIC, l2_message_proof
 
 
 class MessageNotFinalized(OperationalError):
@@ -69,9 +70,6 @@ class L2ToL1Claim:
                 self.value, Web3.to_checksum_address(fee_recipient), self.merkle_root, self.data)
 
 
-def _hex(data: bytes) -> str:
-    return "0x" + bytes(data).hex()
-
 
 def l1_message_service(l1: Web3, rollup: str):  # type: ignore[no-untyped-def]
     return l1.eth.contract(address=Web3.to_checksum_address(rollup), abi=L1_MESSAGE_SERVICE_ABI)
@@ -88,7 +86,7 @@ def find_l2_message(l2: Web3, l2_message_service: str, message_hash: bytes, *, l
         log = find_log_backwards(l2, l2_message_service, topics, l2_from_block, l2.eth.block_number, chunk=chunk)
     if log is None:
         where = f"in L2 block {l2_block}" if l2_block is not None else f"since L2 block {l2_from_block}"
-        raise UnknownMessage(f"no message with hash {_hex(message_hash)} was sent by the L2 message service "
+        raise UnknownMessage(f"no message with hash {to_data(message_hash)} was sent by the L2 message service "
                              f"{l2_message_service} {where}")
     return decode_message_sent(log)
 
@@ -116,13 +114,13 @@ def claim_from_range(l1: Web3, rollup: str, range_messages: Sequence[SentMessage
     try:
         index = hashes.index(bytes(message_hash))
     except ValueError:
-        raise UnknownMessage(f"message {_hex(message_hash)} is not among the {len(hashes)} messages of L2 blocks "
+        raise UnknownMessage(f"message {to_data(message_hash)} is not among the {len(hashes)} messages of L2 blocks "
                              f"{finalized_range[0]}-{finalized_range[1]}") from None
     root, leaf_index, siblings = l2_message_proof(hashes, index, L2_MESSAGE_TREE_DEPTH)
     depth = int(l1_message_service(l1, rollup).functions.l2MerkleRootsDepths(root).call())
     if depth != L2_MESSAGE_TREE_DEPTH:
         raise ClaimDataMismatch(
-            f"the tree of message {_hex(message_hash)} has root {_hex(root)}, which L1 did not record "
+            f"the tree of message {to_data(message_hash)} has root {to_data(root)}, which L1 did not record "
             f"(depth {depth}): the L2 node's logs for blocks {finalized_range[0]}-{finalized_range[1]} differ "
             "from what was finalized"
         )
@@ -155,16 +153,16 @@ def build_l2_to_l1_claim(l1: Web3, rollup: str, l2: Web3, l2_message_service: st
 def claim_to_json(claim: L2ToL1Claim) -> dict:
     """The claim as `linen_getMessageProof` answers it (quantities in 0x-hex, as JSON-RPC does)."""
     return {
-        "messageHash": _hex(claim.message_hash),
+        "messageHash": to_data(claim.message_hash),
         "messageNumber": hex(claim.message_number),
         "leafIndex": hex(claim.leaf_index),
-        "proof": [_hex(p) for p in claim.proof],
-        "merkleRoot": _hex(claim.merkle_root),
+        "proof": [to_data(p) for p in claim.proof],
+        "merkleRoot": to_data(claim.merkle_root),
         "from": claim.sender,
         "to": claim.recipient,
         "fee": hex(claim.fee),
         "value": hex(claim.value),
-        "calldata": _hex(claim.data),
+        "calldata": to_data(claim.data),
         "l2BlockNumber": hex(claim.l2_block_number),
         "finalizedRange": [hex(claim.finalized_range[0]), hex(claim.finalized_range[1])],
     }

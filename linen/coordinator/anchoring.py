@@ -38,11 +38,10 @@ from linen.errors import OperationalError
 from linen.l1 import sender as l2_sender
 from linen.l1.sender import ReplacementPolicy, TransactionSender
 from linen.l1.transact import TransactionReverted, decode_revert
-from linen.protocol.messaging import ZERO_HASH, next_rolling_hash
+from linen.protocol.messaging import MESSAGE_SENT_TOPIC, ZERO_HASH, next_rolling_hash
 
 log = logging.getLogger(__name__)
 
-MESSAGE_SENT_TOPIC = keccak(b"MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)")
 L1_ROLLING_HASH_UPDATED_TOPIC = keccak(b"RollingHashUpdated(uint256,bytes32,bytes32)")
 ANCHOR_SELECTOR = keccak(b"anchorL1L2MessageHashes(bytes32[],uint256,uint256,bytes32)")[:4]
 LAST_ANCHORED_SELECTOR = keccak(b"lastAnchoredL1MessageNumber()")[:4]

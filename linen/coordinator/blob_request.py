@@ -16,14 +16,12 @@ import ckzg
 
 from linen.coordinator.conflation import Blob
 from linen.l1.blobs import prepare_blob, trusted_setup
+from linen.primitives.hexcodec import to_data
 from linen.protocol.blob import compute_snark_hash
 from linen.state.hashers import get_hasher
 
 SNARK_HASHER = "mimc-bls12-377"  # blob v1's snark hash and dictionary checksum
 
-
-def _hex(data: bytes) -> str:
-    return "0x" + bytes(data).hex()
 
 
 @dataclass(frozen=True)
@@ -46,18 +44,18 @@ def build_compression_request(
     body = {
         "compressedData": base64.b64encode(blob.sealed.packed).decode(),
         "conflationOrder": {"startingBlockNumber": blob.start, "upperBoundaries": [b.end for b in blob.batches]},
-        "prevShnarf": _hex(prev_shnarf),
-        "parentStateRootHash": _hex(parent_zk_root),
-        "finalStateRootHash": _hex(final_zk_root),
-        "parentDataHash": _hex(parent_data_hash),
-        "dataHash": _hex(prepared.versioned_hash),
-        "snarkHash": _hex(snark_hash),
-        "expectedX": _hex(prepared.x),
-        "expectedY": _hex(prepared.y),
-        "expectedShnarf": _hex(prepared.shnarf),
+        "prevShnarf": to_data(prev_shnarf),
+        "parentStateRootHash": to_data(parent_zk_root),
+        "finalStateRootHash": to_data(final_zk_root),
+        "parentDataHash": to_data(parent_data_hash),
+        "dataHash": to_data(prepared.versioned_hash),
+        "snarkHash": to_data(snark_hash),
+        "expectedX": to_data(prepared.x),
+        "expectedY": to_data(prepared.y),
+        "expectedShnarf": to_data(prepared.shnarf),
         "eip4844Enabled": True,
-        "commitment": _hex(prepared.commitment),
-        "kzgProofContract": _hex(prepared.kzg_proof),
-        "kzgProofSidecar": _hex(sidecar),
+        "commitment": to_data(prepared.commitment),
+        "kzgProofContract": to_data(prepared.kzg_proof),
+        "kzgProofSidecar": to_data(sidecar),
     }
     return CompressionRequest(blob.start, blob.end, prepared.shnarf, prepared.versioned_hash, body)

@@ -30,9 +30,10 @@ from eth_hash.auto import keccak
 
 from linen.errors import OperationalError
 from linen.execution.tracer import conflated
+from linen.primitives.hexcodec import to_data
+from linen.protocol.messaging import MESSAGE_SENT_TOPIC
 from linen.rpc.client import RpcCallFailed, RpcClient
 
-MESSAGE_SENT_TOPIC = keccak(b"MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)")
 L1_L2_HASHES_ADDED_TOPIC = keccak(b"L1L2MessageHashesAddedToInbox(bytes32[])")
 ROLLING_HASH_UPDATED_TOPIC = keccak(b"RollingHashUpdated(uint256,bytes32)")
 BRIDGE_TOPICS = (MESSAGE_SENT_TOPIC, L1_L2_HASHES_ADDED_TOPIC, ROLLING_HASH_UPDATED_TOPIC)
@@ -55,9 +56,6 @@ class ExecutionRequestUnavailable(OperationalError):
     """The services cannot (yet) give what the request needs; the coordinator retries later."""
 
 
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
-
 
 def encode_block_rlp(header: Any, transactions: list[bytes] | tuple[bytes, ...]) -> bytes:
     """geth's block RLP: `[header, [txs], [], []]`; a legacy tx is its own list, a typed one a string."""
@@ -69,7 +67,7 @@ def _address(value: str | bytes) -> str:
     raw = value if isinstance(value, bytes) else bytes.fromhex(value.removeprefix("0x"))
     if len(raw) != 20:
         raise ValueError(f"l2_message_service: expected a 20-byte address, got {len(raw)} bytes")
-    return _hex(raw)
+    return to_data(raw)
 
 
 def _bridge_logs(node: RpcClient, service: str, start: int, end: int) -> dict[int, list[dict]]:
@@ -83,7 +81,7 @@ def _bridge_logs(node: RpcClient, service: str, start: int, end: int) -> dict[in
                 "fromBlock": hex(first),
                 "toBlock": hex(last),
                 "address": service,
-                "topics": [[_hex(t) for t in BRIDGE_TOPICS]],
+                "topics": [[to_data(t) for t in BRIDGE_TOPICS]],
             },
         )
         for log in logs:
@@ -159,12 +157,12 @@ def build_execution_request(
     for offset, block in enumerate(traces.blocks):
         number = start + offset
         expected_hash = _block(node, number)["hash"]
-        if _hex(bytes(block.header.hash)) != expected_hash:
+        if to_data(bytes(block.header.hash)) != expected_hash:
             raise ExecutionRequestUnavailable(
-                f"block {number} in {path} has hash {_hex(bytes(block.header.hash))}, the node's is {expected_hash}"
+                f"block {number} in {path} has hash {to_data(bytes(block.header.hash))}, the node's is {expected_hash}"
             )
         blocks_data.append(
-            {"rlp": _hex(encode_block_rlp(block.header, block.transactions)), "bridgeLogs": logs[number]}
+            {"rlp": to_data(encode_block_rlp(block.header, block.transactions)), "bridgeLogs": logs[number]}
         )
 
     return {

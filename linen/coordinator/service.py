@@ -41,6 +41,7 @@ from linen.coordinator.submitter import BlobSubmitter, Finalizer
 from linen.errors import OperationalError
 from linen.l1.artifacts import compile_contracts
 from linen.observe.metrics import Metrics, set_by_state
+from linen.primitives.hexcodec import to_data
 from linen.protocol.blob import BlobCompressor, linen_dictionary
 from linen.prover import files
 from linen.prover.files import ProofKind
@@ -50,9 +51,6 @@ from linen.state.hashers import get_hasher
 
 log = logging.getLogger(__name__)
 
-
-def _hex(data: bytes) -> str:
-    return "0x" + bytes(data).hex()
 
 
 @dataclass
@@ -248,11 +246,11 @@ class Coordinator:
             files.write_request(self.root, ProofKind.COMPRESSION, name, built.body)
         self.store.add_blob(BlobRow(
             blob.start, blob.end, REQUESTED, blob.start_timestamp, blob.end_timestamp,
-            tuple((b.start, b.end) for b in blob.batches), _hex(built.expected_shnarf), _hex(built.data_hash), name, None,
+            tuple((b.start, b.end) for b in blob.batches), to_data(built.expected_shnarf), to_data(built.data_hash), name, None,
         ))
         self._chain = _BlobChain(built.expected_shnarf, built.data_hash)
         log.info("blob %d-%d (%d batches, %d bytes packed): compression request written, shnarf %s",
-                 blob.start, blob.end, len(blob.batches), len(blob.sealed.packed), _hex(built.expected_shnarf)[:18])
+                 blob.start, blob.end, len(blob.batches), len(blob.sealed.packed), to_data(built.expected_shnarf)[:18])
 
     def _response_exists(self, kind: ProofKind, response_name: str) -> bool:
         return files.response_path(self.root, kind, response_name).exists()
@@ -295,9 +293,9 @@ class Coordinator:
             "invalidityProofs": [],
             "parentAggregationLastBlockTimestamp": parent.timestamp,
             "parentAggregationLastL1RollingHashMessageNumber": parent.l1_message_number,
-            "parentAggregationLastL1RollingHash": _hex(parent.l1_rolling_hash),
+            "parentAggregationLastL1RollingHash": to_data(parent.l1_rolling_hash),
             "parentAggregationLastFtxNumber": 0,
-            "parentAggregationLastFtxRollingHash": _hex(bytes(32)),
+            "parentAggregationLastFtxRollingHash": to_data(bytes(32)),
         }
         if not files.request_exists(self.root, ProofKind.AGGREGATION, name) and not self._response_exists(
             ProofKind.AGGREGATION, name

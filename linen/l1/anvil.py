@@ -16,27 +16,17 @@ import os
 import signal
 import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from linen.errors import ConfigError, OperationalError
 from linen.ports import free_port
+from linen.rpc.client import RpcClient, RpcUnreachable
 from linen.tools import tool_path
 
 DEFAULT_CHAIN_ID = 31337
 # anvil's first dev key (mnemonic `test test ... junk`, index 0), funded in every fresh anvil.
 ANVIL_FIRST_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
-def rpc_call(url: str, method: str, params: list | None = None, timeout: float = 10.0) -> object:
-    """One JSON-RPC call; returns its result or raises RuntimeError with the node's error."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        answer = json.loads(response.read())
-    if "error" in answer:
-        raise RuntimeError(f"{method}: {answer['error']}")
-    return answer["result"]
 
 
 @dataclass
@@ -118,9 +108,9 @@ def launch_anvil(
         if process.poll() is not None:
             raise RuntimeError(f"anvil exited with {process.returncode}:\n{launched.log()}")
         try:
-            rpc_call(launched.url, "eth_chainId", timeout=1)
+            RpcClient(launched.url, timeout=1).call("eth_chainId")
             return launched
-        except OSError:
+        except RpcUnreachable:
             time.sleep(0.05)
     launched.stop()
     raise TimeoutError(f"anvil did not answer within {timeout}s:\n{launched.log()}")
@@ -128,7 +118,10 @@ def launch_anvil(
 
 def use_l1_url(url: str) -> LaunchedL1:
     """An L1 that Linen did not start (a testnet, a shared anvil): nothing to stop."""
-    chain_id = int(str(rpc_call(url, "eth_chainId")), 16)
+    try:
+        chain_id = int(str(RpcClient(url, timeout=10).call("eth_chainId")), 16)
+    except (OperationalError, ValueError) as exc:
+        raise ConfigError(f"the L1 at {url} does not answer eth_chainId: {exc}") from None
     return LaunchedL1(url, chain_id=chain_id)
 
 
@@ -170,8 +163,8 @@ def _adopt_running(state_dir: Path) -> LaunchedL1 | None:
     try:
         running = json.loads(record.read_text())
         os.kill(int(running["pid"]), 0)
-        chain_id = int(str(rpc_call(running["url"], "eth_chainId", timeout=2)), 16)
-    except (OSError, ValueError, KeyError, RuntimeError):
+        chain_id = int(str(RpcClient(running["url"], timeout=2).call("eth_chainId")), 16)
+    except (OSError, ValueError, KeyError, OperationalError):
         record.unlink(missing_ok=True)
         return None
     log_path = state_dir / "anvil.log"

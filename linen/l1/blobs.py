@@ -18,9 +18,9 @@ import rlp
 from web3 import Web3
 
 from linen.l1.sender import TransactionSender
+from linen.protocol.blob.packing import BLOB_SIZE
 from linen.protocol.shnarf import compute_shnarf, compute_x, data_hash_from_commitment, reduce_evaluation_point
 
-BLOB_SIZE = 131072
 FIELD_ELEMENTS_PER_BLOB = 4096
 MAX_BLOBS_PER_TRANSACTION = 6  # the rollup's operational target (Prague allows 9 per block)
 

@@ -17,8 +17,8 @@ def to_quantity(value: int) -> str:
 
 
 def to_data(value: bytes) -> str:
-    """Encode bytes as 0x-prefixed lower-case hex."""
-    return "0x" + value.hex()
+    """Encode bytes (or bytes-like: HexBytes, bytearray) as 0x-prefixed lower-case hex."""
+    return "0x" + bytes(value).hex()
 
 
 def parse_quantity(value: object, name: str = "quantity") -> int:

@@ -17,6 +17,10 @@ from eth_hash.auto import keccak
 from linen.primitives.types import Address, Hash32
 from linen.protocol.words import InvalidProtocolInput, address_word, bytes32, padded_bytes_tail, u256
 
+# The event both message services emit for every message sent (L1 → L2 and L2 → L1).
+MESSAGE_SENT_SIGNATURE = "MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)"
+MESSAGE_SENT_TOPIC = keccak(MESSAGE_SENT_SIGNATURE.encode())
+
 # Depth of every L2→L1 message tree since Linea's first release: 32 messages per root.
 L2_MESSAGE_TREE_DEPTH = 5
 

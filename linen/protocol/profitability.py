@@ -37,9 +37,3 @@ def profitable_priority_fee_per_gas(compressed_bytes: int, gas: int, margin: flo
         raise ValueError("gas must be positive")
     per_gas = Decimal(params.variable_cost_wei * compressed_bytes) / Decimal(gas) + params.fixed_cost_wei
     return int((Decimal(repr(margin)) * per_gas).to_integral_value(rounding=ROUND_FLOOR))
-
-
-def is_profitable(paying_gas_price: int, base_fee: int, compressed_bytes: int, gas: int, margin: float,
-                  params: ProfitabilityParams) -> bool:
-    """Whether a transaction paying `paying_gas_price` per gas clears base fee plus the profitable priority fee."""
-    return paying_gas_price >= base_fee + profitable_priority_fee_per_gas(compressed_bytes, gas, margin, params)

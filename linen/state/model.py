@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from linen.errors import InvalidInput
+from linen.primitives.hexcodec import to_data
 from linen.state.hashers import Hasher
 
 TREE_DEPTH = 40
@@ -18,9 +19,6 @@ TAIL_INDEX = 1
 FIRST_FREE_INDEX = 2
 LEAF_OPENING_SIZE = 128
 
-
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 @dataclass(frozen=True)
@@ -58,7 +56,7 @@ class LeafOpening:
         return replace(self, hval=hval)
 
     def to_json(self) -> dict:
-        return {"hkey": _hex(self.hkey), "hval": _hex(self.hval), "prevLeaf": self.prev, "nextLeaf": self.next}
+        return {"hkey": to_data(self.hkey), "hval": to_data(self.hval), "prevLeaf": self.prev, "nextLeaf": self.next}
 
 
 def head_leaf() -> LeafOpening:
@@ -87,4 +85,4 @@ class TraceProof:
     siblings: tuple[bytes, ...]
 
     def to_json(self) -> dict:
-        return {"leafIndex": self.leaf_index, "siblings": [_hex(s) for s in self.siblings]}
+        return {"leafIndex": self.leaf_index, "siblings": [to_data(s) for s in self.siblings]}

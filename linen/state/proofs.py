@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from linen.errors import InvalidInput
-from linen.primitives.hexcodec import parse_data, parse_quantity
+from linen.primitives.hexcodec import parse_data, parse_quantity, to_data
 from linen.state.encoding import hkey_of, hval_of
 from linen.state.hashers import Hasher
 from linen.state.model import HEAD_INDEX, MAX_LEAF_INDEX, TAIL_INDEX, TREE_DEPTH, LeafOpening
@@ -23,9 +23,6 @@ from linen.state.tree import SparseMerkleTree
 PROOF_NODE_COUNT = TREE_DEPTH + 2
 ZERO_WORD = bytes(32)
 
-
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ class LeafProof:
     proof_related_nodes: tuple[bytes, ...]
 
     def to_json(self) -> dict:
-        return {"value": _hex(self.value), "proofRelatedNodes": [_hex(n) for n in self.proof_related_nodes]}
+        return {"value": to_data(self.value), "proofRelatedNodes": [to_data(n) for n in self.proof_related_nodes]}
 
     @classmethod
     def from_json(cls, obj: object) -> LeafProof:
@@ -53,7 +50,7 @@ class InclusionProof:
     proof: LeafProof
 
     def to_json(self) -> dict:
-        return {"key": _hex(self.key), "leafIndex": self.leaf_index, "proof": self.proof.to_json()}
+        return {"key": to_data(self.key), "leafIndex": self.leaf_index, "proof": self.proof.to_json()}
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class NonInclusionProof:
 
     def to_json(self) -> dict:
         return {
-            "key": _hex(self.key),
+            "key": to_data(self.key),
             "leftLeafIndex": self.left_leaf_index,
             "leftProof": self.left_proof.to_json(),
             "rightLeafIndex": self.right_leaf_index,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from linen.primitives.hexcodec import to_data
 from linen.state.model import LeafOpening, TraceProof
 
 READ_TRACE = 0
@@ -18,9 +19,6 @@ INSERTION_TRACE = 2
 UPDATE_TRACE = 3
 DELETION_TRACE = 4
 
-
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 @dataclass(frozen=True)
@@ -36,14 +34,14 @@ class ReadTrace:
 
     def to_json(self) -> dict:
         return {
-            "location": _hex(self.location),
+            "location": to_data(self.location),
             "type": self.type,
             "nextFreeNode": self.next_free_node,
-            "subRoot": _hex(self.sub_root),
+            "subRoot": to_data(self.sub_root),
             "leaf": self.leaf.to_json(),
             "proof": self.proof.to_json(),
-            "key": _hex(self.key),
-            "value": _hex(self.value),
+            "key": to_data(self.key),
+            "value": to_data(self.value),
         }
 
 
@@ -61,15 +59,15 @@ class ReadZeroTrace:
 
     def to_json(self) -> dict:
         return {
-            "location": _hex(self.location),
+            "location": to_data(self.location),
             "type": self.type,
             "nextFreeNode": self.next_free_node,
-            "subRoot": _hex(self.sub_root),
+            "subRoot": to_data(self.sub_root),
             "leftLeaf": self.left_leaf.to_json(),
             "rightLeaf": self.right_leaf.to_json(),
             "leftProof": self.left_proof.to_json(),
             "rightProof": self.right_proof.to_json(),
-            "key": _hex(self.key),
+            "key": to_data(self.key),
         }
 
 
@@ -90,16 +88,16 @@ class InsertionTrace:
 
     def to_json(self) -> dict:
         return {
-            "location": _hex(self.location),
+            "location": to_data(self.location),
             "type": self.type,
             "newNextFreeNode": self.new_next_free_node,
-            "oldSubRoot": _hex(self.old_sub_root),
-            "newSubRoot": _hex(self.new_sub_root),
+            "oldSubRoot": to_data(self.old_sub_root),
+            "newSubRoot": to_data(self.new_sub_root),
             "leftProof": self.left_proof.to_json(),
             "newProof": self.new_proof.to_json(),
             "rightProof": self.right_proof.to_json(),
-            "key": _hex(self.key),
-            "value": _hex(self.value),
+            "key": to_data(self.key),
+            "value": to_data(self.value),
             "priorLeftLeaf": self.prior_left_leaf.to_json(),
             "priorRightLeaf": self.prior_right_leaf.to_json(),
         }
@@ -120,15 +118,15 @@ class UpdateTrace:
 
     def to_json(self) -> dict:
         return {
-            "location": _hex(self.location),
+            "location": to_data(self.location),
             "type": self.type,
             "newNextFreeNode": self.new_next_free_node,
-            "oldSubRoot": _hex(self.old_sub_root),
-            "newSubRoot": _hex(self.new_sub_root),
+            "oldSubRoot": to_data(self.old_sub_root),
+            "newSubRoot": to_data(self.new_sub_root),
             "proof": self.proof.to_json(),
-            "key": _hex(self.key),
-            "oldValue": _hex(self.old_value),
-            "newValue": _hex(self.new_value),
+            "key": to_data(self.key),
+            "oldValue": to_data(self.old_value),
+            "newValue": to_data(self.new_value),
             "priorUpdatedLeaf": self.prior_updated_leaf.to_json(),
         }
 
@@ -151,16 +149,16 @@ class DeletionTrace:
 
     def to_json(self) -> dict:
         return {
-            "location": _hex(self.location),
+            "location": to_data(self.location),
             "type": self.type,
             "newNextFreeNode": self.new_next_free_node,
-            "oldSubRoot": _hex(self.old_sub_root),
-            "newSubRoot": _hex(self.new_sub_root),
+            "oldSubRoot": to_data(self.old_sub_root),
+            "newSubRoot": to_data(self.new_sub_root),
             "leftProof": self.left_proof.to_json(),
             "deletedProof": self.deleted_proof.to_json(),
             "rightProof": self.right_proof.to_json(),
-            "key": _hex(self.key),
-            "deletedValue": _hex(self.deleted_value),
+            "key": to_data(self.key),
+            "deletedValue": to_data(self.deleted_value),
             "priorLeftLeaf": self.prior_left_leaf.to_json(),
             "priorDeletedLeaf": self.prior_deleted_leaf.to_json(),
             "priorRightLeaf": self.prior_right_leaf.to_json(),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from linen.errors import InvalidParams, LimitExceeded, ResourceNotFound
-from linen.primitives.hexcodec import parse_address, parse_data, parse_hash, parse_quantity
+from linen.primitives.hexcodec import parse_address, parse_data, parse_hash, parse_quantity, to_data
 from linen.state.tree import empty_root
 from linen.state_manager.service import StateManager, trielog_of_block
 
@@ -25,9 +25,6 @@ class UnsupportedVersion(InvalidParams):
 class BlockMissingInChain(ResourceNotFound):
     rpc_data = "BLOCK_MISSING_IN_CHAIN"
 
-
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 def _number(value: object, name: str) -> int:
@@ -69,8 +66,8 @@ def get_zkevm_state_merkle_proof_v0(manager: StateManager, params: list) -> dict
         raise LimitExceeded(f"range of {end - start + 1} blocks exceeds the limit of {manager.max_proof_range}")
     _applied(manager, end)
     return {
-        "zkParentStateRootHash": _hex(manager.zk_root(start - 1)),
-        "zkEndStateRootHash": _hex(manager.zk_root(end)),
+        "zkParentStateRootHash": to_data(manager.zk_root(start - 1)),
+        "zkEndStateRootHash": to_data(manager.zk_root(end)),
         "zkStateMerkleProof": [manager.traces_json(n) for n in range(start, end + 1)],
         "zkStateManagerVersion": manager.version,
     }
@@ -152,7 +149,7 @@ def get_zk_state_root(manager: StateManager, params: list) -> dict:
     _applied(manager, number)
     block_hash = manager.block_hash(number)
     assert block_hash is not None
-    return {"blockNumber": hex(number), "blockHash": _hex(block_hash), "zkStateRootHash": _hex(manager.zk_root(number))}
+    return {"blockNumber": hex(number), "blockHash": to_data(block_hash), "zkStateRootHash": to_data(manager.zk_root(number))}
 
 
 METHODS: dict[str, Callable[[StateManager, list], Any]] = {
@@ -195,7 +192,7 @@ def shomei_get_trie_logs_by_range(store, start: int, end: int) -> list[dict]:
         found = trielog_of_block(store, number)
         if found is None:
             break
-        out.append({"blockNumber": hex(number), "blockHash": _hex(found[0]), "trieLog": _hex(found[1])})
+        out.append({"blockNumber": hex(number), "blockHash": to_data(found[0]), "trieLog": to_data(found[1])})
     return out
 
 

@@ -16,7 +16,6 @@ import logging
 import math
 import threading
 import time
-import urllib.request
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Protocol
 import orjson
 
 from linen.errors import ConfigError, InvalidParams, LimitExceeded, OperationalError, ResourceNotFound
+from linen.rpc.client import RpcCallFailed, RpcClient, RpcUnreachable
 from linen.state.hashers import get_hasher
 from linen.state.lmdb_store import LmdbStateStore
 from linen.state.trielog import CorruptTrieLog, build_trielog, decode_trielog, genesis_trielog
@@ -119,19 +119,15 @@ class JsonRpcTrieLogSource:
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.url = url
-        self.timeout = timeout
+        self.client = RpcClient(url, timeout)
 
     def _call(self, method: str, params: list, what: str) -> object:
-        body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = orjson.loads(response.read())
-        except (OSError, ValueError) as exc:
+            return self.client.call(method, *params)
+        except RpcUnreachable as exc:
             raise OperationalError(f"cannot fetch {what} from {self.url}: {exc}") from None
-        if not isinstance(answer, dict) or "error" in answer:
-            raise OperationalError(f"node refused {what}: {answer!r:.200}")
-        return answer.get("result")
+        except RpcCallFailed as exc:
+            raise OperationalError(f"node refused {what}: {exc}") from None
 
     def block_link(self, number: int) -> tuple[bytes, bytes] | None:
         block = self._call("eth_getBlockByNumber", [hex(number), False], f"block {number}")

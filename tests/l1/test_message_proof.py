@@ -15,7 +15,6 @@ from linen.bridge.abi import (
     L1_MESSAGE_SERVICE_ABI,
     L2_MESSAGE_SERVICE_ABI,
     MESSAGE_CLAIMED_SIGNATURE,
-    MESSAGE_SENT_SIGNATURE,
 )
 from linen.bridge.message_proof import (
     ClaimDataMismatch,
@@ -25,7 +24,7 @@ from linen.bridge.message_proof import (
     claim_to_json,
 )
 from linen.l1.transact import transact
-from linen.protocol.messaging import l2_message_proof
+from linen.protocol.messaging import MESSAGE_SENT_SIGNATURE, l2_message_proof
 from tests.l1.l2_finality import L2Finality
 from tests.l1.support import ADMIN, ATTACKER, POSTMAN, USER, RollupEnv, deploy_l2_service, deploy_receiver, events
 

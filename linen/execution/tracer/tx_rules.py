@@ -8,14 +8,13 @@ and once per block (BLOCK_DATA and the four block counters).
 
 from __future__ import annotations
 
-from eth_utils import keccak
-
 from linen.execution.tracer import modules as m
 from linen.execution.tracer.inputs import TracedBlock, TracedTransaction
 from linen.execution.tracer.opcode_rules import GAS, HUB, KECCAK, LLARGE, RLP_ADDR, SHAKIRA, limbs, mmu, num_keccak
 from linen.execution.tracer.opcode_rules import PP_EXO_TO_RAM as _PP_EXO_TO_RAM
 from linen.execution.tracer.precompile_rules import count_precompile
 from linen.primitives.diffs import Log
+from linen.protocol.messaging import MESSAGE_SENT_TOPIC
 
 _I = m.INDEX
 TXN_DATA, RLP_TXN, RLP_TXN_RCPT = _I[m.TXN_DATA], _I[m.RLP_TXN], _I[m.RLP_TXN_RCPT]
@@ -47,7 +46,6 @@ BLOCK_DATA_ROWS = 14  # coinbase 1, timestamp 2, number 2, prevrandao 1, gas lim
 L1_BYTES_PER_TX = 20  # the sender address posted with each transaction
 L1_BYTES_PER_BLOCK = 4 + 32 + 2  # timestamp, block hash, transaction count
 
-MESSAGE_SENT_TOPIC = keccak(text="MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)")
 
 
 def rom_rows(code_size: int) -> int:

@@ -15,10 +15,7 @@ from typing import Any
 from linen.execution.revert import revert_reason
 from linen.execution.tracing.core import Tracer, error_text
 from linen.execution.tracing.replay import TxRun
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
+from linen.primitives.hexcodec import to_data
 
 
 class CallTracer(Tracer):
@@ -40,11 +37,11 @@ class CallTracer(Tracer):
         else:
             to = bytes(message.storage_address)
         frame: dict[str, Any] = {
-            "from": _hex(sender),
+            "from": to_data(sender),
             "gas": hex(message.gas),
             "gasUsed": "0x0",
-            "to": _hex(to),
-            "input": _hex(message.code if message.is_create else message.data_as_bytes),
+            "to": to_data(to),
+            "input": to_data(message.code if message.is_create else message.data_as_bytes),
             "type": call_type,
         }
         if call_type != "STATICCALL":
@@ -76,10 +73,10 @@ class CallTracer(Tracer):
                 address, beneficiary, balance = destructed
                 self._stack[-1].setdefault("calls", []).append(
                     {
-                        "from": _hex(address),
+                        "from": to_data(address),
                         "gas": "0x0",
                         "gasUsed": "0x0",
-                        "to": _hex(beneficiary),
+                        "to": to_data(beneficiary),
                         "input": "0x",
                         "value": hex(balance),
                         "type": "SELFDESTRUCT",
@@ -94,9 +91,9 @@ class CallTracer(Tracer):
         frame = self._stack[-1]
         frame.setdefault("logs", []).append(
             {
-                "address": _hex(computation.msg.storage_address),
+                "address": to_data(computation.msg.storage_address),
                 "topics": ["0x" + t.to_bytes(32, "big").hex() for t in topics],
-                "data": _hex(data),
+                "data": to_data(data),
                 "index": hex(self._live_logs),
                 "position": hex(len(frame.get("calls", []))),
             }
@@ -111,14 +108,14 @@ class CallTracer(Tracer):
         output = bytes(computation.output)
         if computation.is_success:
             if output:
-                frame["output"] = _hex(output)
+                frame["output"] = to_data(output)
         else:
             error = computation.error
             frame["error"] = error_text(error)
             if frame["type"] in ("CREATE", "CREATE2"):
                 del frame["to"]
             if frame["error"] == "execution reverted" and output:
-                frame["output"] = _hex(output)
+                frame["output"] = to_data(output)
                 reason = revert_reason(output)
                 if reason is not None:
                     frame["revertReason"] = reason
@@ -132,15 +129,15 @@ class CallTracer(Tracer):
         root = self.root
         if root is None:  # the transaction failed before its frame started (a create collision)
             root = {
-                "from": _hex(run.sender),
+                "from": to_data(run.sender),
                 "gas": "0x0",
                 "gasUsed": "0x0",
-                "input": _hex(run.data),
+                "input": to_data(run.data),
                 "type": "CALL" if run.to is not None else "CREATE",
                 "value": hex(run.value),
             }
             if run.to is not None:
-                root["to"] = _hex(run.to)
+                root["to"] = to_data(run.to)
             if not run.success:
                 root["error"] = error_text(run.computation.error)
         root["gas"] = hex(run.gas_limit)

@@ -14,10 +14,7 @@ from typing import Any
 from linen.execution.tracing.core import Tracer
 from linen.execution.tracing.replay import TxRun
 from linen.primitives.diffs import AccountDiff
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
+from linen.primitives.hexcodec import to_data
 
 
 def _word(value: int) -> str:
@@ -40,7 +37,7 @@ class PrestateTracer(Tracer):
         if not self.disable_code:
             code = run.code(code_hash)
             if code:
-                out["code"] = _hex(code)
+                out["code"] = to_data(code)
         if storage and not self.disable_storage:
             out["storage"] = {_word(slot): _word(value) for slot, value in sorted(storage.items())}
         return out
@@ -49,7 +46,7 @@ class PrestateTracer(Tracer):
         diff = dict(sorted(run.state.account_db.collect_diff().items()))  # geth's JSON maps come out sorted
         if not self.diff_mode:
             return {
-                _hex(address): self._account(
+                to_data(address): self._account(
                     run,
                     a.balance[0],
                     a.nonce[0],
@@ -61,7 +58,7 @@ class PrestateTracer(Tracer):
         pre: dict[str, Any] = {}
         post: dict[str, Any] = {}
         for address, a in diff.items():
-            key = _hex(address)
+            key = to_data(address)
             if a.existed_before and not a.exists_after:  # deleted: its state is only in pre
                 pre[key] = self._prior(run, a)
                 continue
@@ -90,7 +87,7 @@ class PrestateTracer(Tracer):
             if a.code_hash[0] != a.code_hash[1] and not self.disable_code:
                 code = run.code(a.code_hash[1])
                 if code:
-                    after["code"] = _hex(code)
+                    after["code"] = to_data(code)
             storage = {_word(slot): _word(new) for slot, (_prior, new) in sorted(changed.items()) if new}
             if storage and not self.disable_storage:
                 after["storage"] = storage

@@ -20,6 +20,7 @@ from typing import Any
 from linen import __version__
 from linen.errors import ConfigError
 from linen.l1.attestation import sign_attestation
+from linen.primitives.hexcodec import to_data
 from linen.primitives.types import Hash32
 from linen.protocol.messaging import (
     L2_MESSAGE_TREE_DEPTH,
@@ -76,9 +77,6 @@ def _int(value: Any, where: str) -> int:
             return number
     raise InvalidAggregation(f"{where}: expected a non-negative integer, got {value!r}")
 
-
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
 
 
 @dataclass(frozen=True)
@@ -241,7 +239,7 @@ def check_chain(executions: Sequence[ExecutionProof], blobs: Sequence[Compressio
         if proof.parent_root != previous.final_root:
             raise InvalidAggregation(
                 f"execution proofs {previous.name} and {proof.name} do not chain: final state root "
-                f"{_hex(previous.final_root)} is not the next parentStateRootHash {_hex(proof.parent_root)}"
+                f"{to_data(previous.final_root)} is not the next parentStateRootHash {to_data(proof.parent_root)}"
             )
     for previous, blob in zip(blobs, blobs[1:], strict=False):
         link = f"compression proofs {previous.name} and {blob.name}"
@@ -262,16 +260,16 @@ def check_chain(executions: Sequence[ExecutionProof], blobs: Sequence[Compressio
         )
     if blobs[0].parent_root != first.parent_root:
         raise InvalidAggregation(
-            f"{blobs[0].name} starts from state root {_hex(blobs[0].parent_root)} but {first.name} "
-            f"from {_hex(first.parent_root)}"
+            f"{blobs[0].name} starts from state root {to_data(blobs[0].parent_root)} but {first.name} "
+            f"from {to_data(first.parent_root)}"
         )
     roots = {block.number: (proof, block.root) for proof in executions for block in proof.blocks}
     for blob in blobs:
         proof, root = roots[blob.end]
         if blob.final_root != root:
             raise InvalidAggregation(
-                f"{blob.name} ends at block {blob.end} with state root {_hex(blob.final_root)} but {proof.name} "
-                f"proves {_hex(root)} there"
+                f"{blob.name} ends at block {blob.end} with state root {to_data(blob.final_root)} but {proof.name} "
+                f"proves {to_data(root)} there"
             )
 
 
@@ -316,26 +314,26 @@ def build_aggregation_fields(
     message_hashes = [h for _, block in blocks for h in block.l2_to_l1_hashes]
     with_messages = [block.number for _, block in blocks if block.l2_to_l1_hashes]
     return {
-        "finalShnarf": _hex(blobs[-1].shnarf),
-        "parentAggregationFinalShnarf": _hex(blobs[0].prev_shnarf),
-        "dataHashes": [_hex(blob.data_hash) for blob in blobs],
-        "dataParentHash": _hex(blobs[0].parent_data_hash),
-        "finalStateRootHash": _hex(blobs[-1].final_root),
-        "parentStateRootHash": _hex(executions[0].parent_root),
+        "finalShnarf": to_data(blobs[-1].shnarf),
+        "parentAggregationFinalShnarf": to_data(blobs[0].prev_shnarf),
+        "dataHashes": [to_data(blob.data_hash) for blob in blobs],
+        "dataParentHash": to_data(blobs[0].parent_data_hash),
+        "finalStateRootHash": to_data(blobs[-1].final_root),
+        "parentStateRootHash": to_data(executions[0].parent_root),
         "parentAggregationLastBlockTimestamp": parent.last_block_timestamp,
         "lastFinalizedBlockNumber": first_block - 1,
         "finalTimestamp": blocks[-1][1].timestamp,
         "finalBlockNumber": executions[-1].last,
-        "lastFinalizedL1RollingHash": _hex(parent.l1_rolling_hash),
-        "l1RollingHash": _hex(rolling_hash),
+        "lastFinalizedL1RollingHash": to_data(parent.l1_rolling_hash),
+        "l1RollingHash": to_data(rolling_hash),
         "lastFinalizedL1RollingHashMessageNumber": parent.l1_rolling_hash_message_number,
         "l1RollingHashMessageNumber": number,
         # the same parent values under the names 2025 prover files use
-        "parentAggregationLastL1RollingHash": _hex(parent.l1_rolling_hash),
+        "parentAggregationLastL1RollingHash": to_data(parent.l1_rolling_hash),
         "parentAggregationLastL1RollingHashMessageNumber": parent.l1_rolling_hash_message_number,
-        "l2MerkleRoots": [_hex(root) for root in build_l2_message_trees(message_hashes, L2_MESSAGE_TREE_DEPTH)],
+        "l2MerkleRoots": [to_data(root) for root in build_l2_message_trees(message_hashes, L2_MESSAGE_TREE_DEPTH)],
         "l2MerkleTreesDepth": L2_MESSAGE_TREE_DEPTH,
-        "l2MessagingBlocksOffsets": _hex(encode_l2_messaging_blocks_offsets(first_block, with_messages)),
+        "l2MessagingBlocksOffsets": to_data(encode_l2_messaging_blocks_offsets(first_block, with_messages)),
     }
 
 
@@ -439,7 +437,7 @@ def prove_aggregation(request: dict, settings: ProverSettings) -> dict:
     fields = build_aggregation_fields(executions, blobs, read_parent(request))
     public_input = response_public_input(fields)
     proof = sign_attestation([settings.key], settings.l1_chain_id, verifier, public_input)
-    proofs = [{"verifierIndex": ATTESTATION_VERIFIER_INDEX, "proof": _hex(proof)}]
+    proofs = [{"verifierIndex": ATTESTATION_VERIFIER_INDEX, "proof": to_data(proof)}]
     mode = getattr(settings, "execution_proofs", "exec")
     if mode != "exec":
         from linen.prover.backends import zk
@@ -447,7 +445,7 @@ def prove_aggregation(request: dict, settings: ProverSettings) -> dict:
         reason = zk.why_aggregation_not_provable(fields, execution_data, len(blob_data))
         if reason is None:
             root = zk.prove_root(settings, fields, public_input, execution_data, blob_data, compression_dir)
-            proofs.append({"verifierIndex": zk.ZK_VERIFIER_INDEX, "proof": _hex(root)})
+            proofs.append({"verifierIndex": zk.ZK_VERIFIER_INDEX, "proof": to_data(root)})
         elif mode == "zk":
             raise InvalidAggregation(f"no zk proof of this aggregation: {reason}")
     # the strongest proof made is the one finalizeBlocks gets when L1 requires no particular set

@@ -46,6 +46,7 @@ from eth_hash.auto import keccak
 from linen import __version__
 from linen.errors import ConfigError, InvalidInput
 from linen.l1.blobs import prepare_blob, trusted_setup
+from linen.primitives.hexcodec import to_data
 from linen.protocol.blob import decode_blob, linen_dictionary
 from linen.protocol.blob.decoder import DecodedBlob
 from linen.protocol.blob.packing import BLOB_SIZE, pad_blob
@@ -160,9 +161,6 @@ def _expect(name: str, claimed: bytes, computed: bytes) -> None:
         )
 
 
-def _hex(data: bytes) -> str:
-    return "0x" + bytes(data).hex()
-
 
 # -- proving ----------------------------------------------------------------------------------------
 
@@ -235,11 +233,11 @@ def prove_compression(request: dict, settings: Any) -> dict:
     response = {key: value for key, value in request.items() if key not in ("decompressionProof", "debug")}
     response.update(
         {
-            "decompressionProof": _hex(signature),
+            "decompressionProof": to_data(signature),
             "proverVersion": f"linen-{__version__}",
             "verifierID": COMPRESSION_VERIFIER_ID,
-            "verifyingKeyShaSum": _hex(hashlib.sha256(signer).digest()),
-            "debug": {"publicInput": _hex(digest)},
+            "verifyingKeyShaSum": to_data(hashlib.sha256(signer).digest()),
+            "debug": {"publicInput": to_data(digest)},
         }
     )
     return response

@@ -47,6 +47,7 @@ from eth_account import Account
 from eth_hash.auto import keccak
 
 from linen import __version__
+from linen.primitives.hexcodec import to_data
 from linen.prover.backends.stateless_exec import StatelessState
 from linen.prover.backends.stateless_inputs import (
     MESSAGE_SENT_TOPIC,
@@ -64,9 +65,6 @@ PUBLIC_INPUT_DOMAIN = keccak(b"linen.execution.v1")
 
 __all__ = ["InvalidExecutionRequest", "TracesFileMissing", "execution_public_input", "prove_execution"]
 
-
-def _hex(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 def _u256(value: int) -> bytes:
@@ -166,11 +164,11 @@ def prove_execution(request: dict, settings: Any) -> dict:
         last_number, last_hash = rolling[-1] if rolling else (0, bytes(32))
         response_blocks.append(
             {
-                "blockHash": _hex(bytes(block.header.hash)),
+                "blockHash": to_data(bytes(block.header.hash)),
                 "timestamp": block.header.timestamp,
-                "rootHash": _hex(witness.root),
-                "l2ToL1MsgHashes": [_hex(h) for h in messages],
-                "lastRollingHashUpdatedEvent": {"messageNumber": last_number, "rollingHash": _hex(last_hash)},
+                "rootHash": to_data(witness.root),
+                "l2ToL1MsgHashes": [to_data(h) for h in messages],
+                "lastRollingHashUpdatedEvent": {"messageNumber": last_number, "rollingHash": to_data(last_hash)},
             }
         )
 
@@ -179,20 +177,20 @@ def prove_execution(request: dict, settings: Any) -> dict:
     )
     signature, signer = _sign(public_input, getattr(settings, "key", ""))
     response = {
-        "proof": _hex(signature),
+        "proof": to_data(signature),
         "proverMode": "exec",
         "proverVersion": f"linen-{__version__}",
-        "verifyingKeyShaSum": _hex(hashlib.sha256(signer).digest()),
-        "signerAddress": _hex(signer),
+        "verifyingKeyShaSum": to_data(hashlib.sha256(signer).digest()),
+        "signerAddress": to_data(signer),
         "blocksData": response_blocks,
-        "parentStateRootHash": _hex(zk_parent),
-        "keccakParentStateRootHash": _hex(keccak_parent),
+        "parentStateRootHash": to_data(zk_parent),
+        "keccakParentStateRootHash": to_data(keccak_parent),
         "firstBlockNumber": traces.start,
-        "allRollingHashEvent": [{"messageNumber": n, "rollingHash": _hex(h)} for n, h in all_rolling],
-        "allL2L1MessageHashes": [_hex(h) for h in all_messages],
-        "publicInput": _hex(public_input),
+        "allRollingHashEvent": [{"messageNumber": n, "rollingHash": to_data(h)} for n, h in all_rolling],
+        "allL2L1MessageHashes": [to_data(h) for h in all_messages],
+        "publicInput": to_data(public_input),
         "chainID": traces.chain_id,
-        "l2BridgeAddress": _hex(service),
+        "l2BridgeAddress": to_data(service),
         "tracesEngineVersion": traces.version,
         "type2StateManagerVersion": request.get("type2StateManagerVersion"),
     }

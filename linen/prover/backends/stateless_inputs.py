@@ -15,10 +15,10 @@ import rlp
 from eth_hash.auto import keccak
 
 from linen.execution.tracer import conflated
+from linen.protocol.messaging import MESSAGE_SENT_TOPIC
 from linen.prover.backends.stateless_exec import ExecutedBlock
 from linen.state.trace_replay import InvalidExecutionRequest, hex_bytes, parse_hex
 
-MESSAGE_SENT_TOPIC = keccak(b"MessageSent(address,address,uint256,uint256,uint256,bytes,bytes32)")
 L1_L2_HASHES_ADDED_TOPIC = keccak(b"L1L2MessageHashesAddedToInbox(bytes32[])")
 ROLLING_HASH_UPDATED_TOPIC = keccak(b"RollingHashUpdated(uint256,bytes32)")
 BRIDGE_TOPICS = frozenset((MESSAGE_SENT_TOPIC, L1_L2_HASHES_ADDED_TOPIC, ROLLING_HASH_UPDATED_TOPIC))
