@@ -69,6 +69,7 @@ def test_bad_settings_are_named(overrides, message):
         load_coordinator_settings(None, overrides)
 
 
+@pytest.mark.slow  # starts `linen coordinator`
 def test_the_command_refuses_missing_settings_with_a_message():
     result = subprocess.run(LINEN + ["coordinator"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode != 0 and "the coordinator needs coordinator.node-rpc" in result.stderr

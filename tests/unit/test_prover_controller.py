@@ -32,10 +32,13 @@ from linen.prover.files import (
 )
 from linen.prover.settings import ControllerSettings, load_controller_settings, load_prover_settings
 
+pytestmark = pytest.mark.slow  # every job runs as a process
+
 REPO = Path(__file__).resolve().parents[2]
 
 FAKE_PROVER = """
 import json, os, signal, sys, time
+
 args = sys.argv[1:]
 request_path, output = args[args.index("--in") + 1], args[args.index("--out") + 1]
 large = "--large" in args

@@ -126,6 +126,7 @@ CHILD = GENERATOR + textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # kills a child process
 def test_kill_9_in_the_middle_of_blocks(tmp_path):
     data_dir = tmp_path / "sm"
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir)], stdout=subprocess.PIPE, cwd=REPO, text=True)
