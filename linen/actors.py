@@ -56,6 +56,7 @@ class Actor:
         self._on_start = on_start
         self.self_scheduled = self_scheduled  # False: its owner's loop calls tick() (the block producer's timer)
         self._more = False
+        self.last_result: object = None  # what the last successful unit returned
         self._record = _Record()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -67,7 +68,8 @@ class Actor:
         with self._lock:
             self._record.busy_since = self._clock()
         try:
-            self._more = self.work() is True
+            result = self.work()
+            self.last_result, self._more = result, result is True
         except Exception as exc:
             self._more = False
             now = self._clock()

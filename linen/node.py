@@ -155,6 +155,8 @@ class Node:
         self.block_producer = self.actors.add(Actor("sequencer.block-producer", self._produce_one,
                                                     config.block_period, stall_after_s=max(30.0, 10 * config.block_period),
                                                     self_scheduled=False))
+        if self.state_manager is not None:
+            self.actors.extend([self.state_manager.applier, self.state_manager.fetcher])
         self.view = PipelineView(self.store.head, self.health)  # /dashboard, `linen status`
         self._observe()
         self.rpc = None

@@ -23,6 +23,7 @@ from typing import Protocol
 
 import orjson
 
+from linen.actors import Actor
 from linen.errors import ConfigError, InvalidParams, LimitExceeded, OperationalError, ResourceNotFound
 from linen.rpc.client import RpcCallFailed, RpcClient, RpcUnreachable
 from linen.state.hashers import get_hasher
@@ -196,6 +197,9 @@ class StateManager:
         self._inbox_lock = threading.Lock()
         self._wake: Callable[[bool], None] | None = None  # set while `pull_forever` runs; arg: pull too
         self._last_push = -math.inf  # when the last push arrived (monotonic seconds)
+        # The two loops of `pull_forever`, as actors for /health (their timers are the loops' own).
+        self.applier = Actor("state-manager.apply", self._apply_queued, 1.0, self_scheduled=False)
+        self.fetcher = Actor("state-manager.fetch", self._fetch_missing, 1.0, self_scheduled=False)
 
     # -- what has been applied ------------------------------------------------------------------
 
@@ -418,11 +422,9 @@ class StateManager:
                           stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             wanted.clear()
-            try:
-                if await asyncio.to_thread(self._apply_queued):
-                    fetch.set()  # what is queued starts past a missing block
-            except Exception:  # a bad trielog: log, keep the state, retry
-                log.exception("state manager apply failed; retrying")
+            # a bad trielog: the actor logs it and keeps its error in /health; the state stays, we retry
+            if await asyncio.to_thread(self.applier.tick) and self.applier.last_result:
+                fetch.set()  # what is queued starts past a missing block
             await _wait_either(wanted, stopping, period)
 
     async def _fetch_loop(self, wanted: asyncio.Event, applied: asyncio.Event, period: float,
@@ -430,11 +432,9 @@ class StateManager:
         while not stopping.is_set():
             if wanted.is_set() or time.monotonic() - self._last_push > PUSH_SILENCE_PERIODS * period:
                 wanted.clear()
-                try:
-                    fetched, full = await asyncio.to_thread(self._fetch_missing)
-                except Exception:  # an unreachable or misbehaving node: log and ask again later
-                    log.exception("state manager could not fetch trielogs from the node; retrying")
-                    fetched, full = 0, False
+                # an unreachable or misbehaving node: the actor logs it and reports it; ask again later
+                ok = await asyncio.to_thread(self.fetcher.tick)
+                fetched, full = self.fetcher.last_result if ok else (0, False)
                 if fetched:
                     applied.set()
                 if full:

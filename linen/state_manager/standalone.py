@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from linen.actors import ActorSet
 from linen.observe.metrics import Metrics
 from linen.rpc.server import AuthEndpoint, RpcServer
 from linen.rpc.service_http import ServiceBackend
@@ -40,7 +41,8 @@ async def run_state_manager(
     reads, writes = rpc_methods.bind_split(manager)
     metrics = Metrics()
     metrics.on_scrape(lambda: metrics.state_manager_block.set(manager.head or 0))
-    backend = ServiceBackend(lambda: {"status": "ok", "head": manager.head}, metrics)
+    actors = ActorSet([manager.applier, manager.fetcher])
+    backend = ServiceBackend(lambda: {**actors.health(), "head": manager.head}, metrics)
     server = RpcServer(backend, host, port, registry=reads, private_methods=writes,  # type: ignore[arg-type]
                        auth=auth)
     try:

@@ -100,6 +100,13 @@ def test_state_manager_apart_follows_pushes_and_catches_up_after_restart(tmp_pat
         secret = read_secret(tmp_path / "node" / "jwt.hex")
         _, refused = authed(manager.auth_url, "state_sendRawTrieLog", garbage, auth_header(secret))
         assert "error" in refused and manager.head() >= 1  # refused, and still serving
+        with urllib.request.urlopen(manager.url + "/health", timeout=10) as reply:
+            health = json.loads(reply.read())
+        assert health["head"] == manager.head()
+        assert health["actors"]["state-manager.apply"]["status"] == "ok"
+        assert health["actors"]["state-manager.fetch"]["ticks"] >= 1
+        with urllib.request.urlopen(manager.url + "/metrics", timeout=10) as reply:
+            assert f"linen_state_manager_block {float(manager.head())}" in reply.read().decode()
 
         manager.stop()
         missed = transfer(node, 1)  # sealed while the manager is down: its push fails
