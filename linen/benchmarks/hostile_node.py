@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from linen.benchmarks.hostile_rpc import RpcFailure, block_number
-from linen.benchmarks.throughput import TargetProcess
+from linen.benchmarks.load_targets import TargetProcess
 from linen.ports import free_port
 
 BLOCK_PERIOD = 1.0

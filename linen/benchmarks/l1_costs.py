@@ -38,14 +38,10 @@ from typing import Any
 from eth_hash.auto import keccak
 
 from linen.benchmarks.l1_records import Rpc, l1_events, l1_gas, modules_blocking_a_second_block, prover_time
+from linen.benchmarks.load_figures import percentile
+from linen.benchmarks.load_signing import Signer, contract_address, erc20_transfer_data
 from linen.benchmarks.machine import machine_info, publish
-from linen.benchmarks.throughput import (
-    Signer,
-    compile_token,
-    contract_address,
-    erc20_transfer_data,
-    percentile,
-)
+from linen.benchmarks.throughput import compile_token
 from linen.config import load_section_values
 from linen.devnet_pipeline import DEVNET_COORDINATOR
 from linen.ports import free_port

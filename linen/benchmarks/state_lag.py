@@ -31,18 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from linen.benchmarks.load_client import Client, RpcError
+from linen.benchmarks.load_figures import percentile
+from linen.benchmarks.load_targets import POOL_PER_SENDER, POOL_SIZE, TargetProcess, linen_process
 from linen.benchmarks.machine import machine_info, publish
-from linen.benchmarks.throughput import (
-    DEFAULT_CONNECTIONS,
-    POOL_PER_SENDER,
-    POOL_SIZE,
-    Client,
-    RpcError,
-    TargetProcess,
-    _measure_case,
-    linen_process,
-    percentile,
-)
+from linen.benchmarks.throughput import DEFAULT_CONNECTIONS, _measure_case
 from linen.ports import free_port
 
 DEFAULT_OUT = Path("bench/results/state_lag.json")

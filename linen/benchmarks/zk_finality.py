@@ -23,8 +23,8 @@ from typing import Any
 from linen.benchmarks.hostile_txs import wait_until
 from linen.benchmarks.l1_costs import CURRENT_L2_BLOCK, finish_devnet, start_devnet
 from linen.benchmarks.l1_records import FINALIZED_TOPIC, Rpc, prover_time
+from linen.benchmarks.load_signing import Signer
 from linen.benchmarks.machine import machine_info, publish
-from linen.benchmarks.throughput import Signer
 from linen.devaccounts import dev_accounts
 from linen.ports import free_port
 
