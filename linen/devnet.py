@@ -6,7 +6,7 @@ in `<data-dir>/l1/`). The rollup starts from the L2 genesis's zk state root, bec
 the state manager's sparse-Merkle roots, not Patricia roots.
 
 The devnet's anvil mines a block every second instead of one per transaction. The coordinator
-anchors an L1 message on L2 only once its block has 2 confirmations (see devnet_pipeline), and a
+anchors an L1 message on L2 only once its block has 2 confirmations (see DEVNET_COORDINATOR in linen/node.py), and a
 confirmation count on an automining L1 advances only when someone else sends a transaction: a lone
 deposit on a quiet devnet would never be anchored. anvil's "finalized" tag (64 blocks back) would
 keep a deposit waiting a minute; two 1-second blocks keep the devnet quick and still exercise the
@@ -19,7 +19,6 @@ Linea's does from genesis: the operator deploys it with `BRIDGE_RESERVE_WEI` of 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from linen.state.trielog import decode_trielog, genesis_trielog
 from linen.state.world import MemoryForest, ZkWorldState
 
 if TYPE_CHECKING:
-    from linen.devnet_pipeline import DevnetPipeline
+    from linen.node import DevnetPipeline
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +83,13 @@ class Devnet:
         await self.node.start()
         self.deployment = await loop.run_in_executor(None, self._ensure_contracts, progress)
         if self.deployment.l2_message_service is not None:
-            service = bytes.fromhex(self.deployment.l2_message_service[2:])
-            producer = self.node.producer
-            producer.config = dataclasses.replace(producer.config, l2_message_service=service)
+            self.node.use_l2_message_service(bytes.fromhex(self.deployment.l2_message_service[2:]))
         self.node.follow_l1(self.l1.url, bytes.fromhex(self.deployment.rollup[2:]))  # "safe"/"finalized" from L1
         progress("starting the coordinator and a prover controller ...")
         self.pipeline = await loop.run_in_executor(None, self._start_pipeline)
 
     def _start_pipeline(self) -> DevnetPipeline:
-        from linen.devnet_pipeline import DevnetPipeline
+        from linen.node import DevnetPipeline
 
         assert self.node is not None and self.l1 is not None and self.deployment is not None
         return DevnetPipeline.start(self.config, self.node, self.l1.url, self.deployment, proofs=self.proofs)

@@ -1,20 +1,24 @@
-"""The one wiring module: opens the store, the engine, the pool, the producer and the RPC server.
+"""The one wiring module: the node (store, engine, pool, producer, state manager, RPC server) and the
+services beside it (the devnet's coordinator, prover controller and postman; `linen coordinator`).
 
-`Node` also is the `RpcBackend` the RPC layer sees. Later issues add the state manager, the
-coordinator and the rest here, each started only when the config enables it.
+`Node` also is the `RpcBackend` the RPC layer sees. Every loop is an actor (linen/actors.py) whose
+report `/health` shows; each service is started only when the configuration or the command asks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lmdb
 from eth.constants import BLANK_ROOT_HASH
@@ -41,6 +45,12 @@ from linen.sequencer.exclusions import ExclusionStore
 from linen.sequencer.producer import BlockProducer, ProducerConfig
 from linen.sequencer.rules import check_provable, check_submission, refusal_reason
 from linen.sequencer.txpool import TxPool, TxPoolConfig
+
+if TYPE_CHECKING:  # the services are imported where they are started, so `linen node` loads none of them
+    from linen.coordinator.service import Coordinator
+    from linen.l1.deploy import Deployment
+    from linen.postman.service import Postman
+    from linen.prover.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +341,11 @@ class Node:
         head = self.store.head().block_number
         return head if self._l1_view is None else min(self._l1_view.finalized, head)
 
+    def use_l2_message_service(self, address: bytes) -> None:
+        """From the next block on, the producer and its tracer watch this L2 message service's events
+        (the devnet deploys the service on this very chain, so it is known only after the node starts)."""
+        self.producer.config = dataclasses.replace(self.producer.config, l2_message_service=address)
+
     def follow_l1(self, l1_url: str, rollup: bytes) -> None:
         """From now on "safe" and "finalized" follow the rollup on L1 (see linen.l1.finality_watcher)."""
         from linen.l1.finality_watcher import L1FinalityWatcher
@@ -453,3 +468,166 @@ def run_coordinator(coordinator, stopping: threading.Event,  # type: ignore[no-u
         if admin is not None:
             admin.stop()
         coordinator.close()
+
+
+# -- the services beside the node -------------------------------------------------------------------
+# `linen devnet` runs them in this process (DevnetPipeline); `linen coordinator` and the other
+# standalone commands start one of them each (run_coordinator). Either way their loops are actors.
+#
+# The devnet's proving pipeline: the coordinator and one prover controller talk to the rest only
+# through the interfaces they use when run apart (DESIGN.md): the coordinator reaches the node and its
+# state manager over JSON-RPC and L1 through the rollup (and anchors L1 messages on L2 with the devnet
+# operator's key, which deploying made the anchorer), and the controller runs `python -m
+# linen.prover.prove` on request files under `<data-dir>/prover`, with the prover settings written to
+# `<data-dir>/prover.toml`. Each loop reports to the node's /health and counts into its /metrics;
+# `stop` lets the running proof finish (or requeues it after a short grace period).
+
+PROOF_TYPE = 0  # the AttestationVerifier
+ZK_PROOF_TYPE = 1  # the ZkRootVerifier (linen/l1/zk_setup.py)
+ZK_MAX_BLOBS = 4  # circuits/root MAX_BLOBS
+NO_SERVICE = "0x" + "00" * 20  # a zk-only chain's L2 message service: none
+# A devnet wants finality in seconds, not Linea's minutes: small batches and short deadlines.
+DEVNET_COORDINATOR = {
+    "blocks-limit": 20,
+    "conflation-deadline": 6.0,
+    "conflation-deadline-last-block-confirmation-delay": 1.0,
+    "batches-limit": 4,
+    "aggregation-deadline": 10.0,
+    "blobs-limit": 6,
+    "polling-interval": 0.5,
+    # L1 messages: anchored once 2 of anvil's 1-second blocks hold them (why: linen/devnet.py)
+    "anchoring-l1-confirmations": 2,
+    "anchoring-polling-interval": 0.5,
+}
+
+
+def write_prover_config(path: Path, root: Path, l1_chain_id: int, verifier: str, l2_chain_id: int,
+                        traces_dir: Path, zk: dict[str, str] | None = None) -> Path:
+    """The prover's settings file; `zk` adds the validity-proof keys (zk-dir, l1-rpc, zk-verifier-address)."""
+    from linen.devaccounts import prover_dev_account
+
+    text = (
+        "[prover]\n"
+        f'requests-root = "{root}"\n'
+        f'key = "{prover_dev_account().private_key}"\n'
+        f"l1-chain-id = {l1_chain_id}\n"
+        f'verifier-address = "{verifier}"\n'
+        f"l2-chain-id = {l2_chain_id}\n"
+        f'traces-dir = "{traces_dir}"\n'
+    )
+    if zk:
+        text += 'execution-proofs = "zk"\n' + "".join(f'{key} = "{value}"\n' for key, value in zk.items())
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class DevnetPipeline:
+    coordinator: Coordinator
+    controller: Controller
+    actors: ActorSet  # the coordinator's five and the controller; the node's /health reports them
+    postman: Postman | None = None  # claims bridge messages; key: dev account 9 (DEVNET_POSTMAN below)
+
+    @classmethod
+    def start(cls, config: NodeConfig, node: Node, l1_url: str, deployment: Deployment,
+              proofs: str = "exec") -> DevnetPipeline:
+        from linen.config import load_section_values
+        from linen.coordinator.l1_client import RollupClient
+        from linen.coordinator.service import Coordinator
+        from linen.coordinator.settings import settings_from_values
+        from linen.devaccounts import operator_dev_account
+        from linen.l1.anvil import ANVIL_FIRST_KEY
+        from linen.prover.controller import Controller
+        from linen.prover.settings import ControllerSettings
+
+        data_dir = config.data_dir
+        root = data_dir / "prover"
+        verifier = deployment.verifiers[PROOF_TYPE]
+        zk = None
+        if proofs == "zk":
+            zk = {"zk-dir": str(data_dir / "zk"), "l1-rpc": l1_url, "zk-verifier-address": deployment.verifiers[ZK_PROOF_TYPE]}
+        prover_config = write_prover_config(data_dir / "prover.toml", root, deployment.l1_chain_id, verifier,
+                                            node.chain_id, node.traces_dir, zk)
+        devnet_choices = {
+            **DEVNET_COORDINATOR,
+            "node-rpc": node.rpc.url,
+            "state-manager-rpc": node.rpc.url,
+            "node-auth-rpc": node.rpc.auth_url or "",
+            "state-manager-auth-rpc": node.rpc.auth_url or "",
+            "jwt-secret": str(config.jwt_secret),
+            "l1-rpc": l1_url,
+            "rollup": deployment.rollup,
+            "l2-message-service": deployment.l2_message_service,
+            "l1-key": ANVIL_FIRST_KEY,
+            "l2-key": operator_dev_account().private_key,
+            "data-dir": str(data_dir / "coordinator"),
+            "prover-root": str(root),
+            "traces-dir": str(node.traces_dir),
+        }
+        if zk:  # no L2 message service, hence no anchoring; the root circuit takes at most 4 blobs
+            devnet_choices.update({"l2-message-service": NO_SERVICE, "l2-key": "", "blobs-limit": ZK_MAX_BLOBS})
+        # the file's [coordinator] table wins over the devnet's choices
+        values = load_section_values("coordinator", config.config_file, defaults=devnet_choices)
+        limits = node.trace_limits.regular if getattr(node, "trace_limits", None) is not None else {}
+        settings = settings_from_values(values, dict(limits))
+        rollup = RollupClient(settings.l1_rpc, settings.rollup, settings.l1_key, data_dir / "artifacts",
+                              settings.l1_confirmations, replacement_policy=settings.l1_replacement)
+        coordinator = Coordinator(settings, rollup, metrics=node.metrics)
+        controller = Controller(ControllerSettings(
+            requests_root=root, local_id="prover-devnet", config_file=prover_config,
+            retry_delays=(0.0, 0.25, 0.5, 1.0), termination_grace_period=10.0,
+            l1_rpc=l1_url, rollup=deployment.rollup,  # retention: finished files go once L1 finalized them
+        ))
+        controller.metrics = node.metrics
+        actors = ActorSet([*coordinator.actors(), controller.actor(interval_s=0.25)])
+        actors.start()
+        node.actors.extend(actors.actors.values())
+        postman = None
+        if deployment.l2_message_service is not None:
+            postman = start_devnet_postman(config.config_file, data_dir, l1_url, node.rpc.url, deployment.rollup,
+                                           deployment.l2_message_service, node.metrics)
+            node.actors.extend(postman.actors.actors.values())
+        node.view.attach(coordinator=coordinator, controller=controller, postman=postman, endpoints={
+            "l1Rpc": l1_url, "l1ChainId": deployment.l1_chain_id, "rollup": deployment.rollup,
+            "verifiers": {str(k): v for k, v in deployment.verifiers.items()},
+            "l2MessageService": deployment.l2_message_service, "proofs": proofs,
+            **({"postmanRpc": postman.rpc.url} if postman is not None else {}),
+        })
+        return cls(coordinator, controller, actors, postman)
+
+    def stop(self) -> None:
+        self.controller.request_stop()
+        self.actors.stop(30)
+        if self.postman is not None:
+            self.postman.stop()
+        self.coordinator.close()
+
+
+# The postman inside `linen devnet`: its key is dev account 9 on both chains (funded there, used by no
+# other devnet component: the coordinator signs with anvil's first key on L1 and the operator key on
+# L2, so their nonces never collide); its RPC on a free port. A `[postman]` table in the devnet's
+# config file wins over these defaults.
+POSTMAN_DEV_ACCOUNT = 9
+DEVNET_POSTMAN = {
+    "rpc-port": 0,  # any free port; the devnet records it in devnet.json as postman.rpc
+    "polling-interval": 1.0,
+    "l1-confirmations": 1,  # anvil mines a block every second on the devnet
+    "submission-timeout": 20.0,
+}
+
+
+def start_devnet_postman(config_file: Path | None, data_dir: Path, l1_url: str, l2_url: str, rollup: str,
+                         l2_message_service: str, metrics: Metrics | None = None) -> Postman:
+    from linen.config import load_section_values
+    from linen.devaccounts import dev_account
+    from linen.postman.service import Postman
+    from linen.postman.settings import settings_from_values
+
+    key = dev_account(POSTMAN_DEV_ACCOUNT).private_key
+    values = load_section_values("postman", config_file, defaults={
+        **DEVNET_POSTMAN, "l1-rpc": l1_url, "l2-rpc": l2_url, "rollup": rollup,
+        "l2-message-service": l2_message_service, "l1-key": key, "l2-key": key, "data-dir": str(data_dir / "postman"),
+    })
+    postman = Postman(settings_from_values(values), metrics=metrics)
+    postman.start()
+    return postman

@@ -41,9 +41,8 @@ from linen.bridge.abi import MESSAGE_CLAIMED_TOPIC
 from linen.bridge.client import BridgeClient, BridgeEndpoints, SentMessage
 from linen.config import load_section_values
 from linen.devaccounts import dev_account
-from linen.devnet_pipeline import DEVNET_COORDINATOR
+from linen.node import DEVNET_COORDINATOR, DEVNET_POSTMAN, POSTMAN_DEV_ACCOUNT
 from linen.ports import free_port
-from linen.postman.devnet import DEVNET_POSTMAN, POSTMAN_DEV_ACCOUNT
 
 DEFAULT_OUT = Path("bench/results/bridge_latency.json")
 DEPOSIT_VALUE, WITHDRAWAL_VALUE = 5 * 10**16, 10**16  # deposits fill the rollup that pays withdrawals out on L1

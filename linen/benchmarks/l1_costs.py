@@ -43,7 +43,7 @@ from linen.benchmarks.load_signing import Signer, contract_address, erc20_transf
 from linen.benchmarks.machine import machine_info, publish
 from linen.benchmarks.throughput import compile_token
 from linen.config import load_section_values
-from linen.devnet_pipeline import DEVNET_COORDINATOR
+from linen.node import DEVNET_COORDINATOR
 from linen.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 
 ETH = 10**18
 FEE = 10**16  # 0.01 ETH: far above what a claim costs on the devnet, so the postman claims
-POSTMAN = dev_account(9)  # the devnet's postman (linen/postman/devnet.py)
+POSTMAN = dev_account(9)  # the devnet's postman (POSTMAN_DEV_ACCOUNT in linen/node.py)
 # One dev account per scenario, none that a devnet service signs with (0 is the coordinator's L1 key, 9 the postman)
 PAYING, FREE, WITHDRAWING, CALLING, REFUSED_DEPOSIT, REFUSED_WITHDRAWAL = (dev_account(i) for i in range(1, 7))
 CALL_PAYLOAD = b"called from L1"
