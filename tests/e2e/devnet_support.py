@@ -21,6 +21,17 @@ def call(url: str, method: str, *params):
     return answer["result"]
 
 
+def wait_for(what: str, read, timeout: float = 90.0, log=lambda: ""):
+    """Poll `read` every half second until it returns something truthy (returned), or fail with `log()`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = read()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not happen within {timeout}s:\n{log()[-6000:]}")
+
+
 class DevnetProcess:
     """`linen devnet` with its output in `<data-dir>.log`; `start` returns once devnet.json is written."""
 

@@ -7,8 +7,6 @@ finalizeBlocks, and the rollup accepts it only if that rolling hash is its own f
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from eth_hash.auto import keccak
 from web3 import Web3
@@ -19,21 +17,11 @@ from linen.devaccounts import dev_accounts
 from linen.devnet import BRIDGE_RESERVE_WEI
 from linen.l1.artifacts import compile_contracts
 from linen.l1.transact import transact
-from tests.e2e.devnet_support import DevnetProcess
+from tests.e2e.devnet_support import DevnetProcess, wait_for
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-def wait_for(what: str, read, timeout: float = 90.0, log=lambda: ""):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = read()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} did not happen within {timeout}s:\n{log()[-6000:]}")
 
 
 def finalized_state(number: int, rolling_hash: bytes, timestamp: int) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from linen.devaccounts import dev_accounts
 from tests.e2e.chromium import HeadlessPage, chromium_path
-from tests.e2e.devnet_support import DevnetProcess, call
+from tests.e2e.devnet_support import DevnetProcess, call, wait_for
 from tests.e2e.test_devnet_finality import l2_web3, sign
 
 pytestmark = pytest.mark.slow
@@ -58,13 +57,7 @@ def health(devnet: DevnetProcess) -> dict:
 
 
 def wait_until(what: str, predicate, timeout: float, devnet: DevnetProcess):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not reached in {timeout} s; health {health(devnet)}\n{devnet.log()[-4000:]}")
+    return wait_for(what, predicate, timeout, lambda: f"health {health(devnet)}\n{devnet.log()}")
 
 
 def send_transfers(devnet: DevnetProcess, key: str, first_nonce: int, count: int) -> int:
