@@ -8,7 +8,6 @@ selection (gas = the gas used) and `linea_estimateGas` (the fee it suggests).
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -19,16 +18,6 @@ class ProfitabilityParams:
 
     fixed_cost_wei: int
     variable_cost_wei: int
-
-
-def compressed_size(data: bytes) -> int:
-    """Bytes `data` takes once compressed for L1.
-
-    An estimate with raw DEFLATE until the blob compressor (lzss, the coordinator's issue) is in:
-    both are LZ77-family compressors, so sizes track each other closely enough for a price floor.
-    """
-    compressor = zlib.compressobj(level=6, wbits=-15)
-    return len(compressor.compress(data) + compressor.flush())
 
 
 def profitable_priority_fee_per_gas(compressed_bytes: int, gas: int, margin: float, params: ProfitabilityParams) -> int:

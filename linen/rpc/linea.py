@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import rlp
+from eth_hash.auto import keccak
 
 from linen.errors import InvalidParams, LimitExceeded, ResourceNotFound
 from linen.execution.tracer import conflated
 from linen.execution.tracer.counts import conflate_counts
 from linen.primitives.hexcodec import parse_hash
-from linen.protocol.profitability import compressed_size, profitable_priority_fee_per_gas
+from linen.protocol.blob.sizes import compressed_size
+from linen.protocol.profitability import profitable_priority_fee_per_gas
 from linen.rpc.backend import RpcBackend
 from linen.rpc.eth import eth_estimate_gas
 from linen.rpc.format import d, q
@@ -27,7 +29,8 @@ from linen.rpc.params import expect, parse_call_request, parse_u64, show
 
 MAX_CONFLATED_RANGE = 10_000  # blocks one conflated request may span
 MAX_TRACE_FILES = 100_000  # files in the traces dir before trace writing refuses (retention removes old ones)
-WORST_CASE_SIGNATURE = [b"\x01", b"\xff" * 32, b"\xff" * 32]  # v, r, s: incompressible, as a real one
+# v, r, s: 64 bytes with no pattern a compressor could use, as a real signature's (lzss shrinks runs of 0xff)
+WORST_CASE_SIGNATURE = [b"\x01", keccak(b"linea_estimateGas: r"), keccak(b"linea_estimateGas: s")]
 
 
 def _block_number(value: object, name: str) -> int:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from linen.config import SequencerRules
 from linen.errors import InvalidTransaction, TransactionRefused
 from linen.execution.transactions import PooledTransaction
-from linen.protocol.profitability import compressed_size, profitable_priority_fee_per_gas
+from linen.protocol.blob.sizes import compressed_size
+from linen.protocol.profitability import profitable_priority_fee_per_gas
 from linen.protocol.provable import TX_NOT_PROVABLE, why_not_provable_fields, why_not_provable_recipient
 
 # Linea's selection-result names, used as the `reason` of every refusal.

@@ -22,7 +22,7 @@ from linen.execution.tracer.limits import first_exceeded
 from linen.execution.tracer.trace import BlockTracer
 from linen.execution.transactions import PooledTransaction
 from linen.execution.types import TransactionExecution
-from linen.protocol.profitability import compressed_size
+from linen.protocol.blob.sizes import BlockSizes, compressed_size
 from linen.sequencer import rules as r
 
 
@@ -62,6 +62,7 @@ class BlockSelector:
         self.tracer = tracer
         self.compressed_bytes = 0
         self.raw_transactions: list[bytes] = []
+        self._block_sizes: BlockSizes | None = None  # the block's lzss size, once the sizes alone no longer fit
 
     def consider(self, ptx: PooledTransaction, builder: BlockBuilderAPI) -> Verdict:
         try:
@@ -155,13 +156,19 @@ class BlockSelector:
             )
         estimate = self.compressed_bytes + size
         if estimate > budget:
-            estimate = compressed_size(b"".join([*self.raw_transactions, ptx.raw]))
+            if self._block_sizes is None:  # built once the sum of sizes alone first passes the budget
+                self._block_sizes = BlockSizes(self.raw_transactions)
+            estimate = self._block_sizes.with_(ptx.raw)
             if estimate > budget:
+                self._block_sizes.drop()
                 return Verdict(
                     Action.CLOSE_BLOCK,
                     r.BLOCK_COMPRESSED_SIZE_OVERFLOW,
                     f"the block would compress to {estimate} bytes, over the budget of {budget}",
                 )
+            self._block_sizes.keep()
+        elif self._block_sizes is not None:
+            self._block_sizes.append(ptx.raw)
         self.compressed_bytes = estimate
         self.raw_transactions.append(ptx.raw)
         return SELECTED

@@ -9,6 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
+mod lzss;
 mod mimc;
 mod poseidon2;
 mod poseidon2_constants;
@@ -283,6 +284,50 @@ fn mimc_bls12_377_round_constants(py: Python<'_>) -> PyResult<Bound<'_, PyList>>
     to_pylist(py, &mimc::CONSTANTS[..])
 }
 
+/// blob v1's lzss compressor, counting the stream's bytes instead of writing them (linen/protocol/blob/lzss.py
+/// is the reference it is checked against): what the sequencer's compressed-size rules ask.
+#[pyclass(name = "LzssSizer", module = "linen_native")]
+struct LzssSizer {
+    inner: lzss::Sizer,
+}
+
+#[pymethods]
+impl LzssSizer {
+    #[new]
+    #[pyo3(signature = (dictionary, chain_depth = 32))]
+    fn new(dictionary: &[u8], chain_depth: usize) -> Self {
+        LzssSizer { inner: lzss::Sizer::new(dictionary, chain_depth) }
+    }
+
+    /// Bytes of the stream so far (header included, the last byte padded).
+    #[getter]
+    fn size(&self) -> usize {
+        self.inner.size()
+    }
+
+    /// Bytes written so far (uncompressed).
+    #[getter]
+    fn raw_size(&self) -> usize {
+        self.inner.raw_size()
+    }
+
+    fn write(&mut self, data: &[u8]) -> PyResult<()> {
+        self.inner.write(data).map_err(PyValueError::new_err)
+    }
+
+    fn begin(&mut self) {
+        self.inner.begin()
+    }
+
+    fn commit(&mut self) {
+        self.inner.commit()
+    }
+
+    fn rollback(&mut self) -> PyResult<()> {
+        self.inner.rollback().map_err(PyValueError::new_err)
+    }
+}
+
 #[pymodule]
 fn linen_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -298,6 +343,7 @@ fn linen_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(poseidon2_bn254_path, m)?)?;
     m.add_function(wrap_pyfunction!(poseidon2_bn254_permutation, m)?)?;
     m.add_function(wrap_pyfunction!(mimc_bls12_377_round_constants, m)?)?;
+    m.add_class::<LzssSizer>()?;
     srs_py::register(m)?;
     // Force the lazily derived MiMC constants now, so the first hash is not slower than the rest.
     let _ = &*mimc::CONSTANTS;
