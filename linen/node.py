@@ -230,7 +230,7 @@ class Node:
         return StateManager(
             self.config.data_dir / "state",
             self.config.state_hasher,
-            ChainStoreTrieLogSource(self.store),
+            ChainStoreTrieLogSource(self.store, self.genesis.alloc),
             finalized_only=self.config.state_finalized_only,
         )
 
@@ -239,7 +239,7 @@ class Node:
         from linen.rpc import linea
         from linen.state_manager import rpc_methods
 
-        public = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store),
+        public = {"shomei_getTrieLogsByRange": rpc_methods.shomei_get_trie_logs_by_range_handler(self.store, self.genesis.alloc),
                   "linen_pipelineStatus": pipeline_status_handler(self.view)}
         private = dict(linea.WRITE_METHODS)
         if self.state_manager is not None:
@@ -385,7 +385,7 @@ class Node:
             from linen.state_manager.push import TrieLogPusher
 
             secret = load_or_create_secret(self.config.jwt_secret)
-            self._pusher = TrieLogPusher(self.store, self.config.state_push_url, secret)
+            self._pusher = TrieLogPusher(self.store, self.config.state_push_url, secret, self.genesis.alloc)
             self.add_block_listener(self._pusher.on_block)
             self._pusher.start()
         if self.state_manager is not None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import ckzg
 
 from linen.coordinator.conflation import Blob
-from linen.l1.blobs import prepare_blob, trusted_setup
 from linen.primitives.hexcodec import to_data
 from linen.protocol.blob import compute_snark_hash
+from linen.protocol.blob.kzg import prepare_blob, trusted_setup
 from linen.state.hashers import get_hasher
 
 SNARK_HASHER = "mimc-bls12-377"  # blob v1's snark hash and dictionary checksum

@@ -129,7 +129,7 @@ class TransactionSender:
         fields.setdefault("value", 0)
         fields["chainId"] = self.w3.eth.chain_id
         if blobs is not None:
-            from linen.l1.blobs import blob_sidecar, versioned_hashes  # blob code loads ckzg; only when needed
+            from linen.protocol.blob.kzg import blob_sidecar, versioned_hashes  # blob code loads ckzg; only when needed
 
             sidecar = blob_sidecar(blobs)
             fields.update(type=3, blobVersionedHashes=["0x" + h.hex() for h in versioned_hashes(sidecar[0])])
@@ -196,7 +196,7 @@ class TransactionSender:
         tx_hash = "0x" + bytes(signed.hash).hex()
         if flight.blobs is None:
             return bytes(signed.raw_transaction), tx_hash
-        from linen.l1.blobs import blob_network_transaction
+        from linen.protocol.blob.kzg import blob_network_transaction
 
         return blob_network_transaction(signed.raw_transaction, flight.blobs, flight.sidecar), tx_hash
 

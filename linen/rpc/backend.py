@@ -14,7 +14,9 @@ from typing import Protocol
 
 from linen.chain.store import ChainStore
 from linen.chain.types import Block
+from linen.config import SequencerRules
 from linen.execution.pyevm_engine import PyEvmEngine
+from linen.execution.transactions import PooledTransaction
 
 
 @dataclass(frozen=True)
@@ -32,15 +34,27 @@ class RpcLimits:
     idle_timeout_seconds: float = 120.0  # a connection with no request in flight is closed after this
 
 
+class PoolView(Protocol):
+    """What the RPC layer reads of the transaction pool (the sequencer's TxPool provides it)."""
+
+    def get(self, tx_hash: bytes) -> PooledTransaction | None: ...
+
+    def next_nonce(self, address: bytes) -> int: ...
+
+    def status(self) -> dict[str, int]: ...
+
+    def content(self) -> dict[str, dict[bytes, dict[int, PooledTransaction]]]: ...
+
+
 class RpcBackend(Protocol):
     chain_id: int
     store: ChainStore
     engine: PyEvmEngine
-    pool: object  # linen.sequencer.txpool.TxPool
+    pool: PoolView
     limits: RpcLimits
     client_version: str
     min_gas_price: int  # wei; the floor the sequencer accepts
-    rules: object  # linen.sequencer.rules.SequencerRules: profitability for linea_estimateGas
+    rules: SequencerRules  # profitability for linea_estimateGas
     exclusions: object  # linen.sequencer.exclusions.ExclusionStore: refused transactions and why
     traces_dir: Path  # where linea_generateConflatedTracesToFileV2 writes
 

@@ -112,7 +112,7 @@ def eth_get_transaction_by_hash(backend: RpcBackend, params: list) -> dict[str, 
     if found is not None:
         header, index = found
         return format_block_transaction(backend.store.transactions(bytes(header.hash))[index], header, index)
-    pooled = backend.pool.get(tx_hash)  # type: ignore[attr-defined]
+    pooled = backend.pool.get(tx_hash)
     return None if pooled is None else format_pooled_transaction(pooled)
 
 

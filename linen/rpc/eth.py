@@ -83,7 +83,7 @@ def eth_get_transaction_count(backend: RpcBackend, params: list) -> str:
     address, block = expect(params, 1, 1)
     address_bytes = parse_address(address, "address")
     if block == "pending":
-        return q(backend.pool.next_nonce(address_bytes))  # type: ignore[attr-defined]
+        return q(backend.pool.next_nonce(address_bytes))
     return q(backend.engine.get_nonce(address_bytes, state_header(backend, block)))
 
 

@@ -39,7 +39,7 @@ def new_id() -> str:
 
 
 def _pool_hashes(backend: RpcBackend) -> set[bytes]:
-    content = backend.pool.content()  # type: ignore[attr-defined]
+    content = backend.pool.content()
     return {ptx.hash for kind in content.values() for txs in kind.values() for ptx in txs.values()}
 
 

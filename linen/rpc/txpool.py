@@ -17,13 +17,13 @@ from linen.rpc.params import expect
 
 def txpool_status(backend: RpcBackend, params: list) -> dict[str, str]:
     expect(params, 0)
-    status = backend.pool.status()  # type: ignore[attr-defined]
+    status = backend.pool.status()
     return {"pending": q(status["pending"]), "queued": q(status["queued"])}
 
 
 def txpool_content(backend: RpcBackend, params: list) -> dict[str, Any]:
     expect(params, 0)
-    content = backend.pool.content()  # type: ignore[attr-defined]
+    content = backend.pool.content()
     return {
         kind: {
             to_checksum_address(sender): {str(nonce): format_pooled_transaction(ptx) for nonce, ptx in txs.items()}

@@ -13,6 +13,7 @@ import queue
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 
 import orjson
 
@@ -29,9 +30,11 @@ class TrieLogPusher:
     """Pushes from its own thread: the node's event loop is busy building the next block right after a
     seal, and a push waiting for that loop would reach the state manager a whole block late."""
 
-    def __init__(self, store: ChainStore, url: str, secret: bytes, timeout: float = 10.0) -> None:
+    def __init__(self, store: ChainStore, url: str, secret: bytes, alloc: Mapping[bytes, object],
+                 timeout: float = 10.0) -> None:
         """`url`: the state manager's authenticated endpoint; `secret`: the JWT secret it shares with the node."""
         self.store = store
+        self._alloc = alloc  # the genesis the node started with: block 0's trielog
         self.url = url
         self.secret = secret
         self.timeout = timeout
@@ -66,7 +69,7 @@ class TrieLogPusher:
                          number, self.url, exc)
 
     def _push(self, number: int) -> None:
-        found = trielog_of_block(self.store, number)
+        found = trielog_of_block(self.store, number, self._alloc)
         if found is None:
             return
         block_hash, trielog = found

@@ -7,7 +7,7 @@ subclass with a message saying what to fix, so a bad request never disturbs the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from linen.errors import InvalidParams, LimitExceeded, ResourceNotFound
@@ -181,7 +181,7 @@ def bind(manager: StateManager) -> dict[str, Callable[[Any, list], Any]]:
 # -- node side -----------------------------------------------------------------------------------
 
 
-def shomei_get_trie_logs_by_range(store, start: int, end: int) -> list[dict]:
+def shomei_get_trie_logs_by_range(store, alloc: Mapping[bytes, object], start: int, end: int) -> list[dict]:
     """What the node answers to `shomei_getTrieLogsByRange`: trielogs of sealed blocks in [start, end]."""
     if end < start:
         raise InvalidParams(f"toBlockNumber {end} is below fromBlockNumber {start}")
@@ -189,14 +189,14 @@ def shomei_get_trie_logs_by_range(store, start: int, end: int) -> list[dict]:
         raise LimitExceeded(f"range of {end - start + 1} blocks exceeds the limit of {MAX_TRIELOG_RANGE}")
     out = []
     for number in range(start, end + 1):
-        found = trielog_of_block(store, number)
+        found = trielog_of_block(store, number, alloc)
         if found is None:
             break
         out.append({"blockNumber": hex(number), "blockHash": to_data(found[0]), "trieLog": to_data(found[1])})
     return out
 
 
-def shomei_get_trie_logs_by_range_handler(store) -> Callable[[Any, list], list[dict]]:
+def shomei_get_trie_logs_by_range_handler(store, alloc: Mapping[bytes, object]) -> Callable[[Any, list], list[dict]]:
     """A node registry handler; params `[from, to]` or `[{fromBlockNumber, toBlockNumber}]`."""
 
     def handler(_backend: Any, params: list) -> list[dict]:
@@ -206,6 +206,6 @@ def shomei_get_trie_logs_by_range_handler(store) -> Callable[[Any, list], list[d
             start, end = params
         else:
             raise InvalidParams("shomei_getTrieLogsByRange takes [fromBlockNumber, toBlockNumber]")
-        return shomei_get_trie_logs_by_range(store, _number(start, "fromBlockNumber"), _number(end, "toBlockNumber"))
+        return shomei_get_trie_logs_by_range(store, alloc, _number(start, "fromBlockNumber"), _number(end, "toBlockNumber"))
 
     return handler

@@ -11,7 +11,6 @@ applied, so every proof served is about L1-finalized state.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import threading
@@ -71,21 +70,14 @@ class UnverifiedTrieLog(InvalidParams):
     """A pushed trielog does not match the node's block (hash, number or parent): forged or stale."""
 
 
-def genesis_alloc(store) -> Mapping[bytes, object]:  # store: linen.chain.store.ChainStore
-    """The genesis alloc the node recorded in its meta table (block 0 is stored with an empty diff)."""
-    from linen.chain.genesis import default_devnet_genesis_document, parse_genesis
-
-    raw = store.kv.get("meta", b"genesis-document")
-    return parse_genesis(json.loads(raw) if raw is not None else default_devnet_genesis_document()).alloc
-
-
-def trielog_of_block(store, number: int, alloc: Mapping[bytes, object] | None = None) -> tuple[bytes, bytes] | None:
-    """(block hash, trielog) of a sealed block of a `ChainStore`, None if it has no such block."""
+def trielog_of_block(store, number: int, alloc: Mapping[bytes, object]) -> tuple[bytes, bytes] | None:
+    """(block hash, trielog) of a sealed block of a `ChainStore`, None if it has no such block. Block 0
+    is stored with an empty diff: its trielog is built from the genesis `alloc` the node was started with."""
     block_hash = store.hash_by_number(number)
     if block_hash is None:
         return None
     if number == 0:
-        return block_hash, genesis_trielog(block_hash, alloc if alloc is not None else genesis_alloc(store))
+        return block_hash, genesis_trielog(block_hash, alloc)
     diff = store.state_diff(block_hash)
     if diff is None:
         return None
@@ -95,15 +87,13 @@ def trielog_of_block(store, number: int, alloc: Mapping[bytes, object] | None = 
 class ChainStoreTrieLogSource:
     """Trielogs built in process from the node's chain store (the devnet's wiring)."""
 
-    def __init__(self, store, alloc: Mapping[bytes, object] | None = None) -> None:
+    def __init__(self, store, alloc: Mapping[bytes, object]) -> None:
         self.store = store
         self._alloc = alloc
 
     def get_trie_logs(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
         out = []
         for number in range(start, end + 1):
-            if number == 0 and self._alloc is None:
-                self._alloc = genesis_alloc(self.store)
             found = trielog_of_block(self.store, number, self._alloc)
             if found is None:
                 break

@@ -36,7 +36,7 @@ def test_zk_state_follows_the_chain(tmp_path):
         head = node.store.head()
         assert head.block_number == 3
 
-        manager = StateManager(tmp_path / "state", "poseidon2-bn254", ChainStoreTrieLogSource(node.store))
+        manager = StateManager(tmp_path / "state", "poseidon2-bn254", ChainStoreTrieLogSource(node.store, node.genesis.alloc))
         assert manager.sync() == 4 and manager.head == 3
         world = manager.world
         for address in [s.raw_address for s in (alice, bob, carol)] + [contract, head.coinbase]:
@@ -58,7 +58,7 @@ def test_zk_state_follows_the_chain(tmp_path):
         assert verify_proof(account_proof.proof.value[64:96], proof_from_json(proof["storageProofs"][0]), hasher)
 
         # the node-side feed gives the same trielogs; a second manager fed by push reaches the same roots
-        handler = rpc_methods.shomei_get_trie_logs_by_range_handler(node.store)
+        handler = rpc_methods.shomei_get_trie_logs_by_range_handler(node.store, node.genesis.alloc)
         items = handler(None, ["0x0", "0x9"])
         assert [int(i["blockNumber"], 16) for i in items] == [0, 1, 2, 3]
         pushed = StateManager(tmp_path / "pushed", "poseidon2-bn254")

@@ -9,11 +9,12 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from linen.devaccounts import dev_account
 from linen.l1.artifacts import Artifact
-from linen.l1.attestation import sign_attestation
-from linen.l1.blobs import PreparedBlob, prepare_blobs, random_blob, send_blob_transaction, submit_blobs_args
+from linen.l1.blobs import send_blob_transaction
 from linen.l1.deploy import L1Settings, deploy_l1
 from linen.l1.finalization import FinalizationData, ShnarfData
 from linen.l1.transact import decode_revert, transact
+from linen.protocol.attestation import sign_attestation
+from linen.protocol.blob.kzg import PreparedBlob, prepare_blobs, random_blob, submit_blobs_args
 from linen.protocol.shnarf import genesis_shnarf
 
 ADMIN = dev_account(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from web3.logs import DISCARD
 
-from linen.l1.blobs import submit_blobs_args
+from linen.protocol.blob.kzg import submit_blobs_args
 from linen.protocol.calldata_submission import compute_calldata_submission
 from tests.l1.support import ADMIN, ATTACKER, RollupEnv
 

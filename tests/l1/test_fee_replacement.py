@@ -22,8 +22,8 @@ from web3 import HTTPProvider, Web3
 from linen.devaccounts import dev_account
 from linen.errors import OperationalError
 from linen.l1.anvil import launch_anvil, warm_up_blobs
-from linen.l1.blobs import blob_sidecar, random_blob, versioned_hashes
 from linen.l1.sender import ReplacementPolicy, StuckTransaction, TransactionSender
+from linen.protocol.blob.kzg import blob_sidecar, random_blob, versioned_hashes
 
 FAST = dict(timeout_s=0.6, poll_s=0.05)
 

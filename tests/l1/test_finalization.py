@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 from web3.logs import DISCARD
 
-from linen.l1.attestation import sign_attestation
 from linen.primitives.types import Address
+from linen.protocol.attestation import sign_attestation
 from linen.protocol.messaging import (
     build_l2_message_trees,
     compute_message_hash,

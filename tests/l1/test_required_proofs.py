@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from linen.l1.attestation import sign_attestation
 from linen.l1.transact import deploy
+from linen.protocol.attestation import sign_attestation
 from tests.l1.support import ADMIN, ATTACKER, PROVERS, RollupEnv
 
 SECOND_TYPE = 2

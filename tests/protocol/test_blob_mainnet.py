@@ -18,7 +18,6 @@ import ckzg
 import pytest
 import rlp
 
-from linen.l1.blobs import prepare_blob, trusted_setup
 from linen.protocol.blob import (
     BlobBlock,
     BlobCompressor,
@@ -32,6 +31,7 @@ from linen.protocol.blob import (
     packed_size,
     unpack,
 )
+from linen.protocol.blob.kzg import prepare_blob, trusted_setup
 from linen.protocol.blob.lzss import compress, decompress
 from linen.state.hashers import get_hasher
 from tests.protocol.test_protocol_functions import VECTORS, _blob_files, _hex, _load, needs_vectors

@@ -19,8 +19,8 @@ from eth_account import Account
 from eth_hash.auto import keccak
 
 from linen.devaccounts import prover_dev_account
-from linen.l1.attestation import attestation_digest
 from linen.l1.finalization import FinalizationData, ShnarfData
+from linen.protocol.attestation import attestation_digest
 from linen.protocol.messaging import build_l2_message_trees
 from linen.protocol.public_input import FinalizationPublicInputFields, compute_public_input
 from linen.protocol.shnarf import compute_shnarf, compute_x

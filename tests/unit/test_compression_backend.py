@@ -17,8 +17,8 @@ from eth_hash.auto import keccak
 
 from linen.devaccounts import dev_accounts, prover_dev_account
 from linen.errors import ConfigError
-from linen.l1.blobs import prepare_blob, trusted_setup
 from linen.protocol.blob import BlobBlock, BlobCompressor, compute_snark_hash, linen_dictionary
+from linen.protocol.blob.kzg import prepare_blob, trusted_setup
 from linen.prover.backends.compression import (
     CompressionProverSettings,
     InvalidCompressionRequest,

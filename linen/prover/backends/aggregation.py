@@ -19,9 +19,9 @@ from typing import Any
 
 from linen import __version__
 from linen.errors import ConfigError
-from linen.l1.attestation import sign_attestation
 from linen.primitives.hexcodec import to_data
 from linen.primitives.types import Hash32
+from linen.protocol.attestation import sign_attestation
 from linen.protocol.messaging import (
     L2_MESSAGE_TREE_DEPTH,
     build_l2_message_trees,

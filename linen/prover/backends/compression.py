@@ -45,10 +45,10 @@ from eth_hash.auto import keccak
 
 from linen import __version__
 from linen.errors import ConfigError, InvalidInput
-from linen.l1.blobs import prepare_blob, trusted_setup
 from linen.primitives.hexcodec import to_data
 from linen.protocol.blob import decode_blob, linen_dictionary
 from linen.protocol.blob.decoder import DecodedBlob
+from linen.protocol.blob.kzg import prepare_blob, trusted_setup
 from linen.protocol.blob.packing import BLOB_SIZE, pad_blob
 from linen.protocol.blob.snark_hash import WordHasher, compute_snark_hash
 from linen.protocol.calldata_submission import compute_calldata_submission
