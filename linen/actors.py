@@ -44,7 +44,8 @@ class Actor:
 
     def __init__(self, name: str, work: Callable[[], object], interval_s: float, *, max_backoff_s: float = 30.0,
                  stall_after_s: float | None = None, clock: Callable[[], float] = time.time,
-                 on_start: Callable[[threading.Event], None] | None = None, self_scheduled: bool = True) -> None:
+                 on_start: Callable[[threading.Event], None] | None = None, self_scheduled: bool = True,
+                 idle_delays: tuple[float, ...] = ()) -> None:
         if interval_s <= 0:
             raise ValueError(f"actor {name}: interval_s must be positive")
         self.name = name
@@ -55,6 +56,10 @@ class Actor:
         self._clock = clock
         self._on_start = on_start
         self.self_scheduled = self_scheduled  # False: its owner's loop calls tick() (the block producer's timer)
+        # when set, a unit that found nothing to do waits these in turn (the last repeats), not `interval_s`:
+        # Linea's controller backs off like this so idle provers do not hammer a shared folder
+        self.idle_delays = tuple(idle_delays)
+        self._idle_rounds = 0
         self._more = False
         self.last_result: object = None  # what the last successful unit returned
         self._record = _Record()
@@ -70,6 +75,7 @@ class Actor:
         try:
             result = self.work()
             self.last_result, self._more = result, result is True
+            self._idle_rounds = 0 if self._more else self._idle_rounds + 1
         except Exception as exc:
             self._more = False
             now = self._clock()
@@ -96,7 +102,11 @@ class Actor:
         """The interval, doubled for each failure in a row, up to `max_backoff_s`."""
         failures = self._record.consecutive_failures
         if failures == 0:
-            return 0.0 if self._more else self.interval_s
+            if self._more:
+                return 0.0
+            if self.idle_delays:
+                return self.idle_delays[min(self._idle_rounds - 1, len(self.idle_delays) - 1)]
+            return self.interval_s
         return min(self.max_backoff_s, self.interval_s * 2 ** min(failures, 32))
 
     def run(self, stopping: threading.Event) -> None:

@@ -365,14 +365,14 @@ def prover(ctx, config_file, requests_root, local_id) -> None:  # type: ignore[n
     """Run a prover controller: take requests from the folders, prove them, write responses."""
     if ctx.invoked_subcommand is not None:
         return
-    from linen.prover.controller import run_controller
+    from linen.node import run_prover_controller
     from linen.prover.settings import load_controller_settings
 
     try:
         settings = load_controller_settings(config_file, {"requests-root": requests_root, "local-id": local_id})
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    run_controller(settings)
+    run_prover_controller(settings, lambda url: click.echo(f"prover controller: /health and /metrics at {url}"))
 
 
 @prover.command("prove", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

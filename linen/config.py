@@ -137,6 +137,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("prover", "zk-verifier-address"): (str, ""),  # L1's ZkRootVerifier (proof type 1)
     ("prover", "rollup"): (str, ""),  # the L1 rollup: retention reads its finalized block (with l1-rpc)
     ("prover", "retention"): (float, 604800.0),  # seconds a finished request or response is kept (one week)
+    ("prover", "admin-host"): (str, "127.0.0.1"),  # `linen prover`'s /health and /metrics
+    ("prover", "admin-port"): (int, 0),  # 0 = any free port (printed at start; several provers share a host); -1 = none
     # `linen postman` (also inside `linen devnet`), read by linen/postman/settings.py
     ("postman", "l1-rpc"): (str, ""),
     ("postman", "l2-rpc"): (str, ""),

@@ -447,6 +447,34 @@ class Node:
 
 
 
+def run_prover_controller(settings, on_serving: Callable[[str], None] = lambda _url: None) -> None:  # type: ignore[no-untyped-def]
+    """`linen prover`: one controller as an actor, /health and /metrics on `admin-port`, until SIGTERM
+    (finish the running job), SIGUSR1 (requeue it now) or Ctrl-C."""
+    from linen.prover.controller import Controller
+    from linen.rpc.service_http import ServiceBackend, ThreadedRpcServer
+
+    controller = Controller(settings)
+    controller.metrics = Metrics()
+    actors = ActorSet([controller.actor()])
+    controller.install_signal_handlers()  # they set the actors' stop event (Controller.request_stop)
+    admin = None
+    if settings.admin_port >= 0:
+        admin = ThreadedRpcServer(ServiceBackend(actors.health, controller.metrics), settings.admin_host,
+                                  settings.admin_port, name="prover-admin")
+        admin.start()
+        on_serving(admin.url)
+    log.info("controller %s: watching %s for %s", settings.local_id, settings.requests_root,
+             ", ".join(kind.value for kind in settings.kinds))
+    actors.start()
+    try:
+        while not actors.stopping.wait(0.5):
+            pass
+    finally:
+        actors.stop(settings.termination_grace_period + 5)
+        if admin is not None:
+            admin.stop()
+
+
 def run_coordinator(coordinator, stopping: threading.Event,  # type: ignore[no-untyped-def]
                     on_serving: Callable[[str], None] = lambda _url: None) -> None:
     """`linen coordinator`: its actors, and /health and /metrics on `admin-port`, until `stopping`."""
@@ -579,7 +607,7 @@ class DevnetPipeline:
             l1_rpc=l1_url, rollup=deployment.rollup,  # retention: finished files go once L1 finalized them
         ))
         controller.metrics = node.metrics
-        actors = ActorSet([*coordinator.actors(), controller.actor(interval_s=0.25)])
+        actors = ActorSet([*coordinator.actors(), controller.actor()])
         actors.start()
         node.actors.extend(actors.actors.values())
         postman = None

@@ -144,17 +144,19 @@ class Controller:
 
     # --- the loop ------------------------------------------------------------------------------------------
 
-    def actor(self, interval_s: float = 0.5, stall_after_s: float = 3600.0) -> Actor:
-        """This controller as an actor: one job per tick, the next at once after a job, `interval_s` when idle.
-        A proof can run for many minutes, so it counts as stalled only past `stall_after_s`."""
+    def actor(self, stall_after_s: float = 3600.0) -> Actor:
+        """This controller as an actor: one job per tick, the next at once after a job, and when idle the
+        settings' `retry-delays` in turn. A proof can run for many minutes, so it counts as stalled only
+        past `stall_after_s`."""
 
         def attach(stop_event: threading.Event) -> None:
             self._external_stop = stop_event
             if self._stopping.is_set():
                 stop_event.set()
 
-        return Actor(f"prover.controller.{self.local_id}", self.run_once, interval_s, on_start=attach,
-                     stall_after_s=stall_after_s)
+        delays = self.settings.retry_delays
+        return Actor(f"prover.controller.{self.local_id}", self.run_once, max(max(delays), 0.01), on_start=attach,
+                     stall_after_s=stall_after_s, idle_delays=delays)
 
     def run_forever(self, stop_event: threading.Event) -> None:
         """Work until `stop_event` is set (or a stop is requested), sleeping `retry_delays` when idle."""

@@ -69,6 +69,8 @@ class ControllerSettings:
     retention_s: float = 604800.0  # finished files older than this go once L1 has finalized their blocks
     l1_rpc: str = ""  # with `rollup`: where retention reads the finalized block (none: nothing is removed)
     rollup: str = ""
+    admin_host: str = "127.0.0.1"  # where `linen prover` serves /health and /metrics
+    admin_port: int = 0
 
     def __post_init__(self) -> None:
         check_local_id(self.local_id)
@@ -174,4 +176,6 @@ def load_controller_settings(
         retention_s=values["retention"],
         l1_rpc=values["l1-rpc"],
         rollup=values["rollup"],
+        admin_host=values["admin-host"],
+        admin_port=values["admin-port"],
     )

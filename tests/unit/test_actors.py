@@ -119,3 +119,13 @@ def test_an_actor_set_refuses_two_actors_of_one_name_and_externally_driven_actor
         assert actors.health()["actors"]["sequencer.block-producer"]["status"] == OK
     finally:
         actors.stop(5)
+
+
+def test_idle_delays_back_off_while_there_is_nothing_to_do_and_reset_after_work():
+    found = iter([False, False, False, True, False])
+    actor = Actor("prover.controller.x", lambda: next(found), interval_s=9.0, idle_delays=(0.0, 1.0, 2.0))
+    delays = []
+    for _ in range(5):
+        actor.tick()
+        delays.append(actor.next_delay())
+    assert delays == [0.0, 1.0, 2.0, 0.0, 0.0]  # the last delay repeats; a job found means: next one at once
