@@ -257,9 +257,9 @@ def status(data_dir: Path, rpc_url: str | None, block: int | None, watch: bool) 
 def state_manager(node_rpc: str, data_dir: Path, rpc_host: str, rpc_port: int, hasher: str, finalized_only: bool,
                   auth_port: int, jwt_secret: Path | None) -> None:
     """Run the state manager apart from the node (Shomei's role): follows the node, serves zk proofs."""
+    from linen.node import run_state_manager
     from linen.rpc.auth import load_or_create_secret
     from linen.rpc.server import AuthEndpoint
-    from linen.state_manager.standalone import run_state_manager
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -337,22 +337,24 @@ def coordinator(config_file, **options) -> None:  # type: ignore[no-untyped-def]
 @click.option("--rpc-port", type=int, help="Port of the postman's JSON-RPC (default 8890).")
 def postman(config_file, **options) -> None:  # type: ignore[no-untyped-def]
     """Run the postman: claims bridge messages on L2 and L1 when their fee pays for the claim."""
+    from linen.node import run_postman
     from linen.postman.service import Postman
     from linen.postman.settings import load_postman_settings
 
     settings, service = _standalone_service(load_postman_settings, Postman, config_file, options)
     stopping = _stop_on_signals()
+
+    def serving(url: str) -> None:
+        click.echo(f"postman RPC {url}: L1 {settings.l1_rpc} (rollup {settings.rollup}), L2 {settings.l2_rpc} "
+                   f"(message service {settings.l2_message_service}), store under {settings.data_dir}")
+        sys.stdout.flush()
+
     try:
-        service.start(stopping)
+        run_postman(service, stopping, serving)
     except OSError as exc:
         raise click.ClickException(
             f"the postman's RPC cannot listen on {settings.rpc_host}:{settings.rpc_port}: {exc}") from None
-    click.echo(f"postman RPC {service.rpc.url}: L1 {settings.l1_rpc} (rollup {settings.rollup}), "
-               f"L2 {settings.l2_rpc} (message service {settings.l2_message_service}), store under {settings.data_dir}")
-    sys.stdout.flush()
-    stopping.wait()
     click.echo("shutting down...", err=True)
-    service.stop()
 
 
 @main.group(invoke_without_command=True)

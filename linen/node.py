@@ -475,6 +475,16 @@ def run_prover_controller(settings, on_serving: Callable[[str], None] = lambda _
             admin.stop()
 
 
+def run_postman(postman, stopping: threading.Event, on_serving: Callable[[str], None] = lambda _url: None) -> None:  # type: ignore[no-untyped-def]
+    """`linen postman`: its RPC (with /health and /metrics) and its two directions as actors, until `stopping`."""
+    postman.start()
+    on_serving(postman.rpc.url)
+    try:
+        stopping.wait()
+    finally:
+        postman.stop()
+
+
 def run_coordinator(coordinator, stopping: threading.Event,  # type: ignore[no-untyped-def]
                     on_serving: Callable[[str], None] = lambda _url: None) -> None:
     """`linen coordinator`: its actors, and /health and /metrics on `admin-port`, until `stopping`."""
@@ -659,3 +669,45 @@ def start_devnet_postman(config_file: Path | None, data_dir: Path, l1_url: str, 
     postman = Postman(settings_from_values(values), metrics=metrics)
     postman.start()
     return postman
+
+
+STATE_MANAGER_PULL_PERIOD = 1.0  # seconds between a standalone state manager's polls of the node
+
+
+async def run_state_manager(
+    data_dir: Path,
+    hasher: str,
+    node_url: str,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    finalized_only: bool = False,
+    on_started: Callable = lambda _s, _m: None,
+    auth=None,  # linen.rpc.server.AuthEndpoint
+) -> None:
+    """`linen state-manager`: the state manager apart from the node (Shomei's role). The node pushes
+    each sealed block's trielog (`state_sendRawTrieLog`, when its `[state] push-url` names this
+    process) and the manager also polls it (`shomei_getTrieLogsByRange`), which fills gaps after
+    either restarts; blocks are applied strictly in order. Its methods are served on its own port,
+    the writing ones only on `auth`; /health shows its two loops. Serves and follows until `stop`; the
+    store is closed on the way out. Without `auth` nothing can push: the manager only pulls."""
+    from linen.rpc.server import RpcServer
+    from linen.rpc.service_http import ServiceBackend
+    from linen.state_manager import rpc_methods
+    from linen.state_manager.service import JsonRpcTrieLogSource, StateManager
+
+    manager = StateManager(data_dir, hasher, JsonRpcTrieLogSource(node_url), finalized_only=finalized_only)
+    reads, writes = rpc_methods.bind_split(manager)
+    metrics = Metrics()
+    metrics.on_scrape(lambda: metrics.state_manager_block.set(manager.head or 0))
+    actors = ActorSet([manager.applier, manager.fetcher])
+    backend = ServiceBackend(lambda: {**actors.health(), "head": manager.head}, metrics)
+    server = RpcServer(backend, host, port, registry=reads, private_methods=writes,  # type: ignore[arg-type]
+                       auth=auth)
+    try:
+        await server.start()
+        on_started(server, manager)
+        await manager.pull_forever(STATE_MANAGER_PULL_PERIOD, stop)
+    finally:
+        await server.stop()
+        manager.close()
