@@ -11,15 +11,11 @@ import asyncio
 import logging
 import queue
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
-
-import orjson
 
 from linen.chain.store import ChainStore
 from linen.chain.types import Block
-from linen.rpc.auth import auth_header
+from linen.rpc.client import RpcCallFailed, RpcClient, RpcUnreachable
 from linen.state_manager.service import trielog_of_block
 
 log = logging.getLogger(__name__)
@@ -34,6 +30,7 @@ class TrieLogPusher:
                  timeout: float = 10.0) -> None:
         """`url`: the state manager's authenticated endpoint; `secret`: the JWT secret it shares with the node."""
         self.store = store
+        self._client = RpcClient(url, timeout, secret)  # signs each push with a JWT
         self._alloc = alloc  # the genesis the node started with: block 0's trielog
         self.url = url
         self.secret = secret
@@ -64,9 +61,11 @@ class TrieLogPusher:
         while (number := self.queue.get()) is not None:
             try:
                 self._push(number)
-            except (OSError, ValueError) as exc:  # urllib errors are OSErrors; bad JSON a ValueError
+            except RpcUnreachable as exc:
                 log.info("pushing the trielog of block %d to %s failed (%s); the state manager will pull it",
                          number, self.url, exc)
+            except RpcCallFailed as exc:
+                log.info("state manager refused the trielog of block %d: %s", number, exc)
 
     def _push(self, number: int) -> None:
         found = trielog_of_block(self.store, number, self._alloc)
@@ -75,12 +74,4 @@ class TrieLogPusher:
         block_hash, trielog = found
         item = {"blockNumber": number, "blockHash": "0x" + block_hash.hex(), "trieLog": "0x" + trielog.hex(),
                 "syncing": False}
-        body = orjson.dumps({"jsonrpc": "2.0", "id": number, "method": "state_sendRawTrieLog", "params": [item]})
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json", **auth_header(self.secret)})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = orjson.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            answer = orjson.loads(exc.read() or b"{}")
-        if "error" in answer:
-            log.info("state manager refused the trielog of block %d: %s", number, answer["error"].get("message"))
+        self._client.call("state_sendRawTrieLog", item)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from linen.devaccounts import dev_accounts
 from tests.e2e.chromium import HeadlessPage, chromium_path
 from tests.e2e.devnet_support import DevnetProcess, call, wait_for
 from tests.e2e.test_devnet_finality import l2_web3, sign
+from tests.helpers import LINEN, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +109,11 @@ def test_metrics_health_dashboard_and_an_l1_stall(tmp_path):
         assert errors == []
         assert screenshot.stat().st_size > 10_000
         devnet.wait_finalized(last, timeout=30)
+        # `linen status` draws the same picture in the terminal
+        status = subprocess.run([*LINEN, "status", "--data-dir", str(devnet.data_dir), "--block", str(last)],
+                                capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert status.returncode == 0, status.stderr
+        assert f"block {last}: finalized on L1" in status.stdout and "coordinator.conflation" in status.stdout
 
         # -- /metrics: every family, with values that fit what just happened
         m = wait_until("the finalization counted", lambda: (lambda s: s if value(s, "linen_l2_finalized_block") >= last
