@@ -60,8 +60,7 @@ class Actor:
         # Linea's controller backs off like this so idle provers do not hammer a shared folder
         self.idle_delays = tuple(idle_delays)
         self._idle_rounds = 0
-        self._more = False
-        self.last_result: object = None  # what the last successful unit returned
+        self.last_result: object = None  # what the last unit returned (None after a failure); True: more waits
         self._record = _Record()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -73,11 +72,10 @@ class Actor:
         with self._lock:
             self._record.busy_since = self._clock()
         try:
-            result = self.work()
-            self.last_result, self._more = result, result is True
-            self._idle_rounds = 0 if self._more else self._idle_rounds + 1
+            self.last_result = self.work()
+            self._idle_rounds = 0 if self.last_result is True else self._idle_rounds + 1
         except Exception as exc:
-            self._more = False
+            self.last_result = None
             now = self._clock()
             with self._lock:
                 r = self._record
@@ -102,7 +100,7 @@ class Actor:
         """The interval, doubled for each failure in a row, up to `max_backoff_s`."""
         failures = self._record.consecutive_failures
         if failures == 0:
-            if self._more:
+            if self.last_result is True:
                 return 0.0
             if self.idle_delays:
                 return self.idle_delays[min(self._idle_rounds - 1, len(self.idle_delays) - 1)]

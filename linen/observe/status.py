@@ -38,7 +38,7 @@ class PipelineView:
         self._lock = threading.Lock()
         self._blocks: deque[tuple[float, int, int]] = deque()  # (time, number, transactions)
         self._events: deque[dict] = deque()
-        self._last_states: dict[tuple[str, int], str] = {}
+        self._last_states: dict[tuple[str, int], tuple[str, float]] = {}  # row -> (status, when first seen)
 
     def attach(self, *, coordinator: Any = None, controller: Any = None, postman: Any = None,
                endpoints: dict[str, Any] | None = None) -> None:
@@ -114,15 +114,15 @@ class PipelineView:
             for rows in tables:
                 for row in rows:
                     key = (self._kind(row), row.start)
-                    if self._last_states.get(key) != row.status:
-                        self._last_states[key] = row.status
+                    if self._last_states.get(key, ("", 0.0))[0] != row.status:
+                        self._last_states[key] = (row.status, now)
                         self._events.append({"time": now, "kind": key[0], "range": _range(row), "status": row.status})
 
     def _age_of(self, key: tuple[str, int], now: float) -> float | None:
-        """Seconds since the row's last change was seen (None before this process saw one)."""
+        """Seconds since the row's current state was first seen (None before this process saw the row)."""
         with self._lock:
-            seen = [e["time"] for e in self._events if e["kind"] == key[0] and e["range"][0] == key[1]]
-        return round(now - seen[-1], 1) if seen else None
+            seen = self._last_states.get(key)
+        return round(now - seen[1], 1) if seen else None
 
     @staticmethod
     def _track(block: int, head: int, batches: list, blobs: list, aggregations: list) -> dict:
