@@ -386,6 +386,15 @@ def prover_prove(ctx) -> None:  # type: ignore[no-untyped-def]
     ctx.exit(run(list(ctx.args)))
 
 
+def _register_network_commands() -> None:
+    from linen.network.cli_commands import register
+
+    register(prover)
+
+
+_register_network_commands()
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks (print figures and write JSON)."""

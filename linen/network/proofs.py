@@ -1,0 +1,190 @@
+"""What proves a job and what checks a proof, behind one interface (`ProofSystem`).
+
+- `BbProofs`: the real circuits through bb (`TreeProver`): segments and merges with the
+  `noir-recursive` target. Its `verify` runs `bb verify` and requires its sumcheck and its reduction
+  to the pairing check to hold, and the statement and key to be the job's. What that does not check
+  (until Linen's own verifier lands, issue 16): the final pairing, which bb does only with Aztec's
+  SRS. So random bytes, a proof of another statement and a proof under another key are refused at
+  once, but a proof crafted to pass the sumcheck with bad commitments would be caught only where
+  the pairing is checked: the root's, on L1.
+- `SimulatedProofs`: a stand-in with measured job times, for the scheduler's own overhead and for
+  fault tests at scale. A "proof" is a keyed hash of the key and the statement, so a proof of another
+  job or under another key, or random bytes, fails `verify` exactly as with bb. It models faults,
+  not cryptography: anyone who reads this file can forge one.
+
+`make_system(spec)` builds either from a JSON-ready spec, so worker processes and remote workers
+build the same system the scheduler checks with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from linen.errors import InvalidInput
+from linen.network.jobs import MERGE, SEGMENT, Job, JobProof
+
+WORD_HEX = 66  # "0x" + 64 hex digits
+SIM_WORDS = 8
+
+
+class ProofSystem(Protocol):
+    spec: dict
+
+    def keys(self) -> dict[str, str]:
+        """The key (vk hash) of each job kind's circuit."""
+
+    def prove(self, job: Job, payload: dict, children: Sequence[tuple[Job, JobProof]], prover: str) -> JobProof:
+        """A proof of `job`; `children` are its children with their (verified) proofs."""
+
+    def verify(self, job: Job, proof: JobProof) -> str | None:
+        """None if `proof` is a valid proof of `job`, else why not."""
+
+
+def check_shape(job: Job, proof: JobProof, words: int | None = None) -> str | None:
+    """The checks every system makes first: the job, the key, the words' form and count."""
+    if proof.job != job.id:
+        return f"the proof is of job {proof.job}, not {job.id}"
+    if proof.key.lower() != job.key.lower():
+        return f"the proof claims key {proof.key}, the job's circuit has {job.key}"
+    if words is not None and len(proof.words) != words:
+        return f"the proof has {len(proof.words)} words, a {job.kind} proof has {words}"
+    for word in proof.words:
+        if not (isinstance(word, str) and len(word) == WORD_HEX and word.startswith("0x")):
+            return "a proof word is not 0x and 64 hex digits"
+        try:
+            int(word, 16)
+        except ValueError:
+            return "a proof word is not hex"
+    return None
+
+
+@dataclass
+class SimulatedProofs:
+    """Jobs that take their measured time (log-normal around the medians) and yield keyed hashes."""
+
+    segment_s: float
+    merge_s: float
+    sigma: float = 0.0
+    secret: str = "linen-simulated-proofs"
+
+    @property
+    def spec(self) -> dict:
+        return {"system": "sim", "segment_s": self.segment_s, "merge_s": self.merge_s, "sigma": self.sigma,
+                "secret": self.secret}
+
+    def keys(self) -> dict[str, str]:
+        return {kind: "0x" + hashlib.sha256(f"{self.secret}/{kind}/key".encode()).hexdigest()
+                for kind in ("segment", "merge", "root")}
+
+    def seconds(self, job: Job) -> float:
+        median = self.segment_s if job.kind == SEGMENT else self.merge_s
+        if self.sigma <= 0:
+            return median
+        return median * random.Random(job.id).lognormvariate(0.0, self.sigma)
+
+    def digest(self, key: str, statement: Sequence[int]) -> str:
+        text = f"{self.secret}/{key.lower()}/" + ",".join(hex(f) for f in statement)
+        return "0x" + hashlib.sha256(text.encode()).hexdigest()
+
+    def prove(self, job: Job, payload: dict, children: Sequence[tuple[Job, JobProof]], prover: str) -> JobProof:
+        for child, proof in children:
+            reason = self.verify(child, proof)
+            if reason:
+                raise InvalidInput(f"child {child.id}: {reason}")
+        seconds = self.seconds(job)
+        time.sleep(seconds)
+        words = (self.digest(job.key, job.statement),) + ("0x" + "00" * 32,) * (SIM_WORDS - 1)
+        return JobProof(job.id, words, job.key, prover, seconds)
+
+    def verify(self, job: Job, proof: JobProof) -> str | None:
+        reason = check_shape(job, proof, SIM_WORDS)
+        if reason:
+            return reason
+        if proof.words[0] != self.digest(job.key, job.statement):
+            return "the proof does not verify against the job's statement and key"
+        return None
+
+
+class BbProofs:
+    """Segments and merges of circuits/ proven by bb, as `linen.prover.backends.zk` proves them."""
+
+    def __init__(self, zk_dir: Path, threads: int = 1, segment_project: Path | None = None) -> None:
+        from linen.zk.proof_tree import TreeProver
+        from linen.zk.toolchain import Toolchain
+
+        self.zk_dir = Path(zk_dir)
+        self.threads = threads
+        self.segment_project = segment_project
+        self.prover = TreeProver(Toolchain(self.zk_dir / "cache", self.zk_dir / "srs", threads=threads or None),
+                                 self.zk_dir / "jobs", segment_project)
+        self._keys = {SEGMENT: self.prover.segment_key, MERGE: self.prover.merge_key}
+
+    @property
+    def spec(self) -> dict:
+        return {"system": "bb", "zk_dir": str(self.zk_dir), "threads": self.threads,
+                "segment_project": str(self.segment_project) if self.segment_project else None}
+
+    def keys(self) -> dict[str, str]:
+        return {kind: key.hash for kind, key in self._keys.items()}
+
+    def _tree_proof(self, job: Job, proof: JobProof):  # type: ignore[no-untyped-def]
+        from linen.zk.proof_tree import TreeProof
+        from linen.zk.segment_witness import Range
+
+        return TreeProof(Range.from_fields(list(job.statement)), list(proof.words), self._keys[job.kind], proof.seconds)
+
+    def prove(self, job: Job, payload: dict, children: Sequence[tuple[Job, JobProof]], prover: str) -> JobProof:
+        from linen.zk.segment_witness import Range
+
+        statement = Range.from_fields(list(job.statement))
+        if job.kind == SEGMENT:
+            made = self.prover.prove_segment(statement, payload)
+        elif job.kind == MERGE:
+            left, right = (self._tree_proof(child, proof) for child, proof in children)
+            made = self.prover.prove_merge(left, right, statement)
+        else:
+            raise InvalidInput(f"BbProofs proves segments and merges, not {job.kind} jobs")
+        return JobProof(job.id, tuple(made.proof), made.key.hash, prover, made.seconds)
+
+    def verify(self, job: Job, proof: JobProof) -> str | None:
+        from linen.zk.proof_tree import PROOF_FIELDS, RECURSIVE
+
+        if job.kind not in self._keys:
+            return f"no {job.kind} circuit here"
+        reason = check_shape(job, proof, PROOF_FIELDS)
+        if reason:
+            return reason
+        circuit = self.prover.segment if job.kind == SEGMENT else self.prover.merge
+        tc = self.prover.tc
+        with tempfile.TemporaryDirectory(dir=self.zk_dir) as tmp:
+            Path(tmp, "proof").write_bytes(b"".join(bytes.fromhex(w[2:]) for w in proof.words))
+            Path(tmp, "public_inputs").write_bytes(b"".join(f.to_bytes(32, "big") for f in job.statement))
+            checks = tc.native_checks(tc.write_vk(circuit, RECURSIVE), Path(tmp), RECURSIVE)
+        if not (checks.get("sumcheck_verified") and checks.get("reduced to pairing check")):
+            return f"bb's verifier refuses the proof ({checks or 'no verdict'})"
+        return None
+
+
+@lru_cache(maxsize=4)
+def _cached(spec_items: tuple) -> ProofSystem:
+    spec = dict(spec_items)
+    if spec.get("system") == "sim":
+        return SimulatedProofs(float(spec["segment_s"]), float(spec["merge_s"]), float(spec.get("sigma", 0.0)),
+                               str(spec.get("secret", "linen-simulated-proofs")))
+    if spec.get("system") == "bb":
+        project = spec.get("segment_project")
+        return BbProofs(Path(spec["zk_dir"]), int(spec.get("threads", 1)), Path(project) if project else None)
+    raise InvalidInput(f"unknown proof system {spec.get('system')!r} (sim or bb)")
+
+
+def make_system(spec: dict) -> ProofSystem:
+    """The proof system a spec names (one per process and spec)."""
+    return _cached(tuple(sorted(spec.items())))

@@ -1,0 +1,232 @@
+"""The proof scheduler: runs a proof tree's jobs on an executor, checks every proof, keeps the good ones.
+
+`ProofScheduler.prove(dag)` first takes every job whose proof is already in the store (and still
+verifies): a restarted scheduler never proves a job twice. It then hands the executor every job
+whose children are proven, as many at a time as the executor has room for, and reads back attempts
+as they end. An attempt that fails (the worker crashed, timed out, or answered garbage) or yields a
+proof `verify` refuses is counted and the job is handed out again. A job still running past its
+kind's straggler deadline (`Speculation`) gets one speculative copy when there is room; the first
+valid proof wins and the other attempt is cancelled. Nothing reaches the store, or a parent job,
+before `verify` accepts it.
+
+Executors (`linen.network.executors`, `linen.network.coordinator`) differ only in where an attempt
+runs: `submit(job, payload, children, attempt)` returns a `concurrent.futures.Future` of its proof.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from linen.errors import InvalidInput
+from linen.network.jobs import Job, JobProof, JobStore, ProofDag
+from linen.network.proofs import ProofSystem
+
+log = logging.getLogger("linen.network.scheduler")
+TICK_S = 0.05
+
+
+class JobFailed(InvalidInput):
+    """A job failed more times than the scheduler allows: the tree cannot be finished."""
+
+
+class Executor(Protocol):
+    def capacity(self) -> int:
+        """How many attempts it can run at once now."""
+
+    def submit(self, job: Job, payload: dict, children: Sequence[tuple[Job, JobProof]], attempt: int) -> Future:
+        """Start an attempt at `job`; the future's result is a `JobProof` (not yet verified)."""
+
+    def cancel(self, future: Future) -> None:
+        """Stop an attempt whose result is no longer wanted."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Speculation:
+    """When a running attempt is a straggler: past `factor` times the `quantile` of its kind's measured
+    times (`prior` seconds until `min_samples` are measured); it gets a copy. Past `abandon` times
+    that, it is given up (cancelled and counted failed) even without room for a copy: a hung worker
+    never holds a job for ever. `factor` 0 turns both off."""
+
+    quantile: float = 0.9
+    factor: float = 1.5
+    abandon: float = 4.0
+    min_samples: int = 3
+    prior: dict[str, float] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def record(self, kind: str, seconds: float) -> None:
+        self.samples[kind].append(seconds)
+
+    def deadline(self, kind: str) -> float | None:
+        if self.factor <= 0:
+            return None
+        measured = sorted(self.samples.get(kind, ()))
+        if len(measured) >= self.min_samples:
+            base = measured[min(len(measured) - 1, int(self.quantile * len(measured)))]
+        elif kind in self.prior:
+            base = self.prior[kind]
+        else:
+            return None
+        return self.factor * base
+
+
+@dataclass
+class Stats:
+    """What a run cost: attempts started, failed, refused by verify, speculative copies, and work
+    (seconds of all attempts, cancelled and failed ones included)."""
+
+    attempts: int = 0
+    failed: int = 0
+    refused: int = 0
+    speculative: int = 0
+    reused: int = 0
+    work_s: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"attempts": self.attempts, "failed": self.failed, "refused": self.refused,
+                "speculative": self.speculative, "reused": self.reused, "work_s": round(self.work_s, 3)}
+
+
+@dataclass
+class _Attempt:
+    job: Job
+    submitted: float
+    speculative: bool
+    future: Future
+
+    @property
+    def started(self) -> float | None:
+        """When a worker began it (executors set `started_at` on the future); None while it waits."""
+        return getattr(self.future, "started_at", self.submitted)
+
+
+def _ran(attempt: _Attempt, now: float | None = None) -> float:
+    """Seconds the attempt has been running on a worker (0 while it waits for one)."""
+    started = attempt.started
+    return 0.0 if started is None else (now if now is not None else time.monotonic()) - started
+
+
+class ProofScheduler:
+    def __init__(self, store: JobStore, system: ProofSystem, executor: Executor,
+                 speculation: Speculation | None = None, max_failures: int = 16) -> None:
+        self.store = store
+        self.system = system
+        self.executor = executor
+        self.speculation = speculation if speculation is not None else Speculation()
+        self.max_failures = max_failures
+        self.stats = Stats()
+
+    def _stored(self, dag: ProofDag) -> dict[str, JobProof]:
+        done = {}
+        for job in dag.jobs.values():
+            proof = self.store.proof(job.id)
+            if proof is not None and self.system.verify(job, proof) is None:
+                done[job.id] = proof
+        self.stats.reused += len(done)
+        return done
+
+    def prove(self, dag: ProofDag) -> JobProof:
+        """The top job's proof, every job of the tree proven (or found in the store) and verified."""
+        for payload in dag.payloads.values():
+            self.store.put_inputs(payload)
+        done = self._stored(dag)
+        running: dict[Future, _Attempt] = {}
+        failures: dict[str, int] = defaultdict(int)
+        tries: dict[str, int] = defaultdict(int)
+        while dag.top not in done:
+            busy = {a.job.id for a in running.values()}
+            for job in dag.ready(done, busy):
+                if len(running) >= max(1, self.executor.capacity()):
+                    break
+                self._start(job, dag, done, running, tries, speculative=False)
+            self._speculate(dag, done, running, tries)
+            finished, _ = wait(list(running), timeout=TICK_S, return_when=FIRST_COMPLETED)
+            for future in finished:
+                attempt = running.pop(future)
+                job = attempt.job
+                self.stats.work_s += _ran(attempt)
+                if job.id in done:
+                    continue
+                reason = self._check(job, future)
+                if reason is None:
+                    proof = future.result()
+                    self.store.put_proof(proof)
+                    done[job.id] = proof
+                    self.speculation.record(job.kind, _ran(attempt))
+                    for other, rival in list(running.items()):
+                        if rival.job.id == job.id:
+                            self.executor.cancel(other)
+                            self.stats.work_s += _ran(rival)
+                            del running[other]
+                    continue
+                failures[job.id] += 1
+                self.stats.reasons.append(f"{job.kind} {job.id[:10]}: {reason}")
+                log.info("attempt at %s job %s failed: %s", job.kind, job.id[:10], reason)
+                if failures[job.id] >= self.max_failures:
+                    for other in running:
+                        self.executor.cancel(other)
+                    raise JobFailed(f"{job.kind} job {job.id} failed {failures[job.id]} times; last: {reason}")
+        return done[dag.top]
+
+    def _check(self, job: Job, future: Future) -> str | None:
+        try:
+            proof = future.result()
+        except Exception as exc:  # a crashed, timed-out or refusing worker: the job is handed out again
+            self.stats.failed += 1
+            return f"{type(exc).__name__}: {exc}"
+        if not isinstance(proof, JobProof):
+            self.stats.refused += 1
+            return "the attempt returned no proof"
+        reason = self.system.verify(job, proof)
+        if reason is not None:
+            self.stats.refused += 1
+        return reason
+
+    def _start(self, job: Job, dag: ProofDag, done: dict[str, JobProof], running: dict[Future, _Attempt],
+               tries: dict[str, int], speculative: bool) -> None:
+        children = [(dag.jobs[c], done[c]) for c in job.children]
+        payload = dag.payloads.get(job.inputs_hash)
+        if payload is None:
+            payload = self.store.inputs(job.inputs_hash)
+        if payload is None:
+            raise JobFailed(f"job {job.id}: its inputs {job.inputs_hash} are in neither the tree nor the store")
+        future = self.executor.submit(job, payload, children, tries[job.id])
+        tries[job.id] += 1
+        self.stats.attempts += 1
+        self.stats.speculative += speculative
+        running[future] = _Attempt(job, time.monotonic(), speculative, future)
+
+    def _speculate(self, dag: ProofDag, done: dict[str, JobProof], running: dict[Future, _Attempt],
+                   tries: dict[str, int]) -> None:
+        """One copy of each straggler, while the executor has room."""
+        now = time.monotonic()
+        per_job: dict[str, int] = defaultdict(int)
+        for attempt in running.values():
+            per_job[attempt.job.id] += 1
+        for future, attempt in list(running.items()):
+            deadline = self.speculation.deadline(attempt.job.kind)
+            ran = _ran(attempt, now)
+            if deadline is not None and ran > self.speculation.abandon * deadline:
+                self.executor.cancel(future)
+                del running[future]
+                per_job[attempt.job.id] -= 1
+                self.stats.failed += 1
+                self.stats.work_s += ran
+                self.stats.reasons.append(f"{attempt.job.kind} {attempt.job.id[:10]}: abandoned after {ran:.1f} s")
+        for attempt in list(running.values()):
+            if len(running) >= self.executor.capacity():
+                return
+            deadline = self.speculation.deadline(attempt.job.kind)
+            if deadline is None or per_job[attempt.job.id] > 1 or _ran(attempt, now) < deadline:
+                continue
+            per_job[attempt.job.id] += 1
+            self._start(attempt.job, dag, done, running, tries, speculative=True)

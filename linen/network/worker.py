@@ -1,0 +1,149 @@
+"""An independent prover: pulls jobs from a proof coordinator, proves them, submits (`linen prover worker`).
+
+The loop: say hello (memory, the keys of the circuits this machine proves), then pull; with a lease,
+fetch the payload by hash (checked against the hash) and the children's proofs, prove while a
+heartbeat thread keeps the lease, and submit. Without a job it waits `poll_s`. If the coordinator
+forgets it (a restart: `UNKNOWN_WORKER`) it says hello again; if it is unreachable it retries with
+back-off; if it is suspended it stops. A fault plan (tests and benchmarks only) makes it misbehave.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+
+from linen.network.coordinator import PROTOCOL
+from linen.network.executors import prove_attempt
+from linen.network.faults import FaultPlan
+from linen.network.jobs import Job, JobProof, canonical_hash
+from linen.network.proofs import make_system
+from linen.rpc.client import RpcCallFailed, RpcClient, RpcUnreachable
+
+log = logging.getLogger("linen.network.worker")
+
+
+@dataclass
+class WorkerReport:
+    jobs: int = 0
+    accepted: int = 0
+    later: int = 0
+    refused: int = 0
+    errors: int = 0
+    stopped_because: str = ""
+
+
+class RemoteWorker:
+    def __init__(self, url: str, spec: dict, memory: int, name: str, faults: FaultPlan | None = None,
+                 poll_s: float = 0.05, timeout_s: float = 60.0) -> None:
+        self.client = RpcClient(url, timeout=timeout_s)
+        self.spec = spec
+        self.memory = memory
+        self.name = name
+        self.faults = faults or FaultPlan()
+        self.poll_s = poll_s
+        self.report = WorkerReport()
+        self._session: dict | None = None
+        self._attempts = 0
+        self._last: JobProof | None = None
+
+    def _auth(self, **fields: object) -> dict:
+        assert self._session is not None
+        return {"workerId": self._session["workerId"], "token": self._session["token"], **fields}
+
+    def hello(self) -> dict:
+        keys = sorted(set(make_system(self.spec).keys().values()))
+        self._session = self.client.call("prover_hello", {"protocol": PROTOCOL, "name": self.name,
+                                                          "memory": self.memory, "keys": keys})
+        return self._session
+
+    def run(self, stop: threading.Event | None = None, max_jobs: int | None = None) -> WorkerReport:
+        stop = stop or threading.Event()
+        backoff = self.poll_s
+        while not stop.is_set() and (max_jobs is None or self.report.jobs < max_jobs):
+            try:
+                if self._session is None:
+                    self.hello()
+                if not self.step():
+                    stop.wait(self.poll_s)
+                backoff = self.poll_s
+            except RpcCallFailed as exc:
+                if exc.data == "UNKNOWN_WORKER":
+                    self._session = None
+                    continue
+                if exc.data == "SUSPENDED":
+                    self.report.stopped_because = str(exc)
+                    break
+                self.report.errors += 1
+                log.info("%s: %s", self.name, exc)
+                stop.wait(backoff)
+            except RpcUnreachable as exc:
+                self.report.errors += 1
+                log.info("%s: coordinator unreachable: %s", self.name, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+        return self.report
+
+    def step(self) -> bool:
+        """Pull, prove and submit one job; False if none was on offer."""
+        lease = self.client.call("prover_getJob", self._auth())
+        if lease is None:
+            return False
+        job = Job.from_json(lease["job"])
+        payload = self.client.call("prover_getInputs", self._auth(inputsHash=job.inputs_hash))
+        if canonical_hash(payload) != job.inputs_hash:
+            raise RpcCallFailed("prover_getInputs", "the payload does not hash to the job's inputs hash")
+        children = []
+        for child_id in job.children:
+            got = self.client.call("prover_getProof", self._auth(job=child_id))
+            children.append((Job.from_json(got["job"]), JobProof.from_json(got["proof"])))
+        self.report.jobs += 1
+        beating = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(lease, beating), daemon=True)
+        beat.start()
+        try:
+            self._attempts += 1
+            proof = prove_attempt(self.spec, self.faults, self.name, job, payload, children, self._attempts,
+                                  self._last)
+        finally:
+            beating.set()
+            beat.join()
+        self._last = proof
+        try:
+            answer = self.client.call("prover_submitProof", self._auth(leaseId=lease["leaseId"], job=job.id,
+                                                                       proof=list(proof.words), key=proof.key))
+        except RpcCallFailed as exc:
+            if exc.data in ("PROOF_REFUSED", "LEASE_GONE"):
+                self.report.refused += 1
+                log.info("%s: %s", self.name, exc)
+                return True
+            raise
+        if answer.get("status") == "accepted":
+            self.report.accepted += 1
+        else:
+            self.report.later += 1
+        return True
+
+    def _heartbeat(self, lease: dict, done: threading.Event) -> None:
+        every = float(lease.get("leaseSeconds", 30.0)) / 3
+        jitter = random.Random(self.name).uniform(0.9, 1.1)
+        while not done.wait(every * jitter):
+            try:
+                self.client.call("prover_heartbeat", self._auth(leaseId=lease["leaseId"]))
+            except (RpcCallFailed, RpcUnreachable) as exc:  # the submit will say what became of the lease
+                log.info("%s: heartbeat: %s", self.name, exc)
+                return
+
+
+def parse_memory(text: str) -> int:
+    """`4GiB`, `512MiB`, `2GB`, or bytes."""
+    units = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "kb": 10**3, "mb": 10**6, "gb": 10**9,
+             "tb": 10**12, "b": 1}
+    lowered = text.strip().lower()
+    for unit, factor in sorted(units.items(), key=lambda u: -len(u[0])):
+        if lowered.endswith(unit):
+            return int(float(lowered[: -len(unit)]) * factor)
+    return int(lowered)
+
+

@@ -1,0 +1,161 @@
+"""The proof scheduler on real worker processes and on Dask, with simulated jobs and injected faults."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from linen.errors import InvalidInput
+from linen.network.executors import DaskExecutor, LocalExecutor
+from linen.network.faults import FaultPlan
+from linen.network.jobs import MERGE, SEGMENT, Job, JobProof, JobStore, payload_job, tree_dag
+from linen.network.proofs import SimulatedProofs
+from linen.network.scheduler import JobFailed, ProofScheduler, Speculation
+
+SYSTEM = SimulatedProofs(0.05, 0.03)
+KEYS = SYSTEM.keys()
+
+
+def tree(n: int, memory: dict[int, int] | None = None):  # type: ignore[no-untyped-def]
+    payloads: dict = {}
+    leaves = [payload_job(SEGMENT, KEYS[SEGMENT], (i, i + 1), {"segment": i}, payloads,
+                          memory=(memory or {}).get(i, 0)) for i in range(n)]
+    return tree_dag(leaves, payloads, KEYS[MERGE], 0, lambda a, b: (a[0], b[1]))
+
+
+def test_job_ids_name_everything_that_decides_the_proof() -> None:
+    a = tree(4)
+    b = tree(4)
+    assert list(a.jobs) == list(b.jobs) and a.top == b.top
+    job = a.jobs[a.top]
+    assert job.statement == (0, 4) and len(job.children) == 2
+    for changed in (Job(job.kind, KEYS[SEGMENT], job.statement, job.inputs_hash, job.children),
+                    Job(job.kind, job.key, (0, 5), job.inputs_hash, job.children),
+                    Job(job.kind, job.key, job.statement, job.inputs_hash, job.children[::-1])):
+        assert changed.id != job.id
+    forged = dict(job.to_json(), statement=["0x0", "0x5"])
+    with pytest.raises(InvalidInput, match="not the hash"):
+        Job.from_json(forged)
+    assert a.levels() == 3 and len(a.jobs) == 7
+    assert tree(5).levels() == 4  # the odd leaf goes up as it is
+
+
+def test_a_tree_is_proven_on_worker_processes_and_every_stored_proof_verifies(tmp_path) -> None:
+    dag = tree(8)
+    store = JobStore(tmp_path)
+    executor = LocalExecutor(SYSTEM.spec, workers=2)
+    try:
+        scheduler = ProofScheduler(store, SYSTEM, executor, Speculation(factor=0))
+        top = scheduler.prove(dag)
+    finally:
+        executor.close()
+    assert top.job == dag.top and SYSTEM.verify(dag.jobs[dag.top], top) is None
+    assert scheduler.stats.attempts == 15 and scheduler.stats.refused == 0
+    for job in dag.jobs.values():
+        assert SYSTEM.verify(job, store.proof(job.id)) is None
+
+
+class CountingExecutor:
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def capacity(self) -> int:
+        return 1
+
+    def submit(self, job, payload, children, attempt):  # type: ignore[no-untyped-def]
+        from concurrent.futures import Future
+
+        self.submitted += 1
+        future: Future = Future()
+        future.set_result(SYSTEM.prove(job, payload, children, "counting"))
+        return future
+
+    def cancel(self, future) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_restarted_scheduler_takes_the_stored_proofs_and_proves_only_what_is_missing(tmp_path) -> None:
+    dag = tree(8)
+    store = JobStore(tmp_path)
+    first = CountingExecutor()
+    ProofScheduler(store, SYSTEM, first).prove(dag)
+    assert first.submitted == 15
+    again = CountingExecutor()
+    scheduler = ProofScheduler(store, SYSTEM, again)
+    scheduler.prove(dag)
+    assert again.submitted == 0 and scheduler.stats.reused == 15
+    # a torn proof file and a proof that no longer verifies are both proven again, nothing else
+    top = dag.jobs[dag.top]
+    (tmp_path / "proofs" / f"{top.children[0]}.json").write_text('{"job": ')
+    bad = store.proof(top.children[1])
+    (tmp_path / "proofs" / f"{top.children[1]}.json").write_text(
+        json.dumps(JobProof(bad.job, ("0x" + "11" * 32,) * 8, bad.key).to_json()))
+    (tmp_path / "proofs" / f"{top.id}.json").unlink()
+    third = CountingExecutor()
+    ProofScheduler(store, SYSTEM, third).prove(dag)
+    assert third.submitted == 3
+
+
+def test_lying_workers_are_refused_and_the_tree_still_ends_with_only_valid_proofs(tmp_path) -> None:
+    dag = tree(8)
+    store = JobStore(tmp_path)
+    plan = FaultPlan(0.4, seed=7, kinds=("garbage", "other-job", "other-key"))
+    executor = LocalExecutor(SYSTEM.spec, workers=2, faults=plan)
+    try:
+        scheduler = ProofScheduler(store, SYSTEM, executor, Speculation(factor=0))
+        top = scheduler.prove(dag)
+    finally:
+        executor.close()
+    assert scheduler.stats.refused >= 3, scheduler.stats
+    assert any("other job" in r or "does not verify" in r for r in scheduler.stats.reasons)
+    assert any("claims key" in r for r in scheduler.stats.reasons)
+    assert SYSTEM.verify(dag.jobs[dag.top], top) is None
+    for job in dag.jobs.values():
+        assert SYSTEM.verify(job, store.proof(job.id)) is None
+
+
+def test_crashed_hung_and_slow_workers_cost_retries_and_copies_not_the_tree(tmp_path) -> None:
+    dag = tree(8)
+    plan = FaultPlan(0.35, seed=3, kinds=("crash", "hang", "slow3", "slow10"))
+    executor = LocalExecutor(SYSTEM.spec, workers=2, faults=plan)
+    try:
+        scheduler = ProofScheduler(JobStore(tmp_path), SYSTEM, executor,
+                                   Speculation(factor=2.0, prior={SEGMENT: 0.05, MERGE: 0.03}))
+        top = scheduler.prove(dag)
+        crashes = executor.crashes
+    finally:
+        executor.close()
+    assert SYSTEM.verify(dag.jobs[dag.top], top) is None
+    assert crashes >= 1 and scheduler.stats.failed >= 1
+    assert scheduler.stats.speculative >= 1  # the hung and the slow ones were overtaken by copies
+
+
+def test_a_job_that_always_fails_stops_the_tree_with_a_clear_error(tmp_path) -> None:
+    executor = LocalExecutor(SYSTEM.spec, workers=1, faults=FaultPlan(1.0, 1, ("garbage",)))
+    try:
+        with pytest.raises(JobFailed, match="failed 3 times"):
+            ProofScheduler(JobStore(tmp_path), SYSTEM, executor, max_failures=3).prove(tree(2))
+    finally:
+        executor.close()
+
+
+def test_dask_keeps_a_large_job_off_a_small_worker(tmp_path) -> None:
+    gib = 2**30
+    dag = tree(4, memory={2: 6 * gib})
+    executor = DaskExecutor(SYSTEM.spec, memory=[1 * gib, 8 * gib])
+    try:
+        workers = executor.client.scheduler_info()["workers"]
+        big = next(a for a, w in workers.items() if w["resources"].get("MEMORY") == 8 * gib)
+        store = JobStore(tmp_path)
+        top = ProofScheduler(store, SYSTEM, executor, Speculation(factor=0)).prove(dag)
+    finally:
+        executor.close()
+    assert SYSTEM.verify(dag.jobs[dag.top], top) is None
+    large = next(j for j in dag.jobs.values() if j.memory)
+    assert store.proof(large.id).prover == big
+    provers = {store.proof(j.id).prover for j in dag.jobs.values()}
+    assert len(provers) == 2  # both workers took work
