@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from linen.errors import InvalidInput, InvalidParams, LimitExceeded, ResourceNotFound
-from linen.network.jobs import Job, JobProof, JobStore
+from linen.network.jobs import Job, JobProof, JobStore, canonical_hash
 from linen.network.proofs import ProofSystem
 
 PROTOCOL = "linen-prover/1"
@@ -137,7 +137,7 @@ class ProofCoordinator:
         self._workers: dict[str, _Worker] = {}
         self._offers: list[_Offer] = []
         self._leases: dict[str, _Lease] = {}
-        self._seen_proofs: set[tuple[str, str]] = set()  # (job id, first word): replays are refused
+        self._seen_proofs: set[tuple[str, str]] = set()  # (job id, hash of the words): replays are refused
 
     # -- the executor side (the scheduler) --------------------------------------------------------------
 
@@ -316,7 +316,7 @@ class ProofCoordinator:
             if not isinstance(key, str) or len(key) > 66:
                 raise InvalidParams("key must be a 0x-prefixed 32-byte vk hash")
             proof = JobProof(job.id, tuple(raw), key, worker.name, float(self.clock() - lease.started))
-            first = (job.id, str(raw[0]))
+            first = (job.id, canonical_hash(raw))
             if first in self._seen_proofs:
                 self.counts.refused += 1
                 raise ProofRefused("that proof was already submitted: a replay is not a proof")
@@ -332,7 +332,7 @@ class ProofCoordinator:
             worker.accepted += 1
             offer = lease.offer
             if offer.future.done() or self.store.proof(job.id) is not None:
-                self.store.put_proof(proof)  # kept under later/: a consolation for a valid, late proof
+                self.store.put_later(proof)  # a consolation for a valid proof that came second
                 self.counts.later += 1
                 return {"status": "later", "job": job.id}
             offer.future.set_result(proof)

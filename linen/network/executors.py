@@ -140,7 +140,8 @@ class LocalExecutor:
 
     def _spawn(self, index: int):  # type: ignore[no-untyped-def]
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_serve, args=(child, self.spec, self.faults.to_json(), f"local-{index}"),
+        # every slot is "local" to the fault plan: an attempt's fault depends on the job and attempt, not the slot
+        process = self._ctx.Process(target=_serve, args=(child, self.spec, self.faults.to_json(), "local"),
                                     name=f"linen-prover-{index}", daemon=True)
         process.start()
         child.close()

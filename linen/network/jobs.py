@@ -181,12 +181,16 @@ class JobStore:
             return None
         return proof if proof.job == job_id else None
 
+    def put_later(self, proof: JobProof) -> None:
+        """Keep a valid proof of a job someone else proved first."""
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in proof.prover)[:64]
+        write_json_atomically(self.root / "later" / f"{self._name(proof.job)}.{safe}.json", proof.to_json())
+
     def put_proof(self, proof: JobProof) -> bool:
         """Keep the first proof of a job (True); a later one goes to `later/` (False)."""
         path = self.root / "proofs" / f"{self._name(proof.job)}.json"
         if path.exists():
-            safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in proof.prover)[:64]
-            write_json_atomically(self.root / "later" / f"{proof.job}.{safe}.json", proof.to_json())
+            self.put_later(proof)
             return False
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(proof.to_json()))

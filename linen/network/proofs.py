@@ -8,7 +8,7 @@
   once, but a proof crafted to pass the sumcheck with bad commitments would be caught only where
   the pairing is checked: the root's, on L1.
 - `SimulatedProofs`: a stand-in with measured job times, for the scheduler's own overhead and for
-  fault tests at scale. A "proof" is a keyed hash of the key and the statement, so a proof of another
+  fault tests at scale. A "proof" is a keyed hash of the key, the statement and a random salt, so a proof of another
   job or under another key, or random bytes, fails `verify` exactly as with bb. It models faults,
   not cryptography: anyone who reads this file can forge one.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import secrets
 import tempfile
 import time
 from collections.abc import Sequence
@@ -90,8 +91,8 @@ class SimulatedProofs:
             return median
         return median * random.Random(job.id).lognormvariate(0.0, self.sigma)
 
-    def digest(self, key: str, statement: Sequence[int]) -> str:
-        text = f"{self.secret}/{key.lower()}/" + ",".join(hex(f) for f in statement)
+    def digest(self, key: str, statement: Sequence[int], salt: str) -> str:
+        text = f"{self.secret}/{key.lower()}/{salt}/" + ",".join(hex(f) for f in statement)
         return "0x" + hashlib.sha256(text.encode()).hexdigest()
 
     def prove(self, job: Job, payload: dict, children: Sequence[tuple[Job, JobProof]], prover: str) -> JobProof:
@@ -101,14 +102,15 @@ class SimulatedProofs:
                 raise InvalidInput(f"child {child.id}: {reason}")
         seconds = self.seconds(job)
         time.sleep(seconds)
-        words = (self.digest(job.key, job.statement),) + ("0x" + "00" * 32,) * (SIM_WORDS - 1)
+        salt = "0x" + secrets.token_hex(32)  # like a ZK proof, two proofs of one job differ
+        words = (self.digest(job.key, job.statement, salt), salt) + ("0x" + "00" * 32,) * (SIM_WORDS - 2)
         return JobProof(job.id, words, job.key, prover, seconds)
 
     def verify(self, job: Job, proof: JobProof) -> str | None:
         reason = check_shape(job, proof, SIM_WORDS)
         if reason:
             return reason
-        if proof.words[0] != self.digest(job.key, job.statement):
+        if proof.words[0] != self.digest(job.key, job.statement, proof.words[1]):
             return "the proof does not verify against the job's statement and key"
         return None
 

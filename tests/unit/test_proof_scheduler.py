@@ -120,7 +120,7 @@ def test_lying_workers_are_refused_and_the_tree_still_ends_with_only_valid_proof
 
 def test_crashed_hung_and_slow_workers_cost_retries_and_copies_not_the_tree(tmp_path) -> None:
     dag = tree(8)
-    plan = FaultPlan(0.35, seed=3, kinds=("crash", "hang", "slow3", "slow10"))
+    plan = FaultPlan(0.35, seed=0, kinds=("crash", "hang", "slow3", "slow10"))  # first attempts: 2 crashes, a hang, slow ones
     executor = LocalExecutor(SYSTEM.spec, workers=2, faults=plan)
     try:
         scheduler = ProofScheduler(JobStore(tmp_path), SYSTEM, executor,
@@ -130,8 +130,9 @@ def test_crashed_hung_and_slow_workers_cost_retries_and_copies_not_the_tree(tmp_
     finally:
         executor.close()
     assert SYSTEM.verify(dag.jobs[dag.top], top) is None
-    assert crashes >= 1 and scheduler.stats.failed >= 1
+    assert crashes >= 2 and scheduler.stats.failed >= 2
     assert scheduler.stats.speculative >= 1  # the hung and the slow ones were overtaken by copies
+    assert any("abandoned" in r for r in scheduler.stats.reasons) or scheduler.stats.speculative >= 2
 
 
 def test_a_job_that_always_fails_stops_the_tree_with_a_clear_error(tmp_path) -> None:
