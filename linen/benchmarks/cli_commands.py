@@ -97,10 +97,31 @@ def zk_finality(waves: str, out: Path, keep_workdir: bool) -> None:
     run(tuple(int(w) for w in waves.split(",")), out, keep_workdir)
 
 
-COMMANDS = (blob_density, l1_costs, bridge_latency, hostile, zk, zk_finality)
+COMMANDS = (blob_density, l1_costs, bridge_latency, hostile, zk, zk_finality)  # prover_network is added below
+
+
+@click.command("prover-network")
+@click.option("--scale", type=float, default=0.01, show_default=True,
+              help="Simulated job length as a fraction of the zk benchmark's measured segment and merge times.")
+@click.option("--segments", type=int, default=16, show_default=True, help="Segments of the overhead tree.")
+@click.option("--widths", default="1,2,4,8", show_default=True, help="Worker counts W.")
+@click.option("--executors", default="local,dask,network", show_default=True)
+@click.option("--fault-segments", type=int, default=32, show_default=True)
+@click.option("--fault-workers", type=int, default=8, show_default=True)
+@click.option("--q", type=float, default=0.2, show_default=True, help="Fault rate per attempt.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--repeats", type=int, default=3, show_default=True, help="Runs of each fault case (medians).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/prover_network.json"),
+              show_default=True)
+def prover_network(scale, segments, widths, executors, fault_segments, fault_workers, q, seed, repeats, out) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler's executors at W = 1..8, and q = 0.2 faults: Linen's speculation vs static 1:4."""
+    from linen.benchmarks.prover_network import run
+
+    run(out, scale, segments, [int(w) for w in widths.split(",")], executors.split(","), fault_segments,
+        fault_workers, q, seed, repeats)
 
 
 def register(group: click.Group) -> None:
     """Add the commands to `group` (cli.py's `bench`)."""
-    for command in COMMANDS:
+    for command in (*COMMANDS, prover_network):
         group.add_command(command)

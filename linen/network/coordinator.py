@@ -110,6 +110,7 @@ class CoordinatorCounts:
     refused: int = 0
     suspended: int = 0
     bad_requests: int = 0
+    work_s: float = 0.0  # seconds workers held leases: every attempt's time, wasted ones included
     per_worker_refusals: dict[str, str] = field(default_factory=dict)
 
 
@@ -179,6 +180,7 @@ class ProofCoordinator:
             if now > lease.deadline:
                 del self._leases[lease_id]
                 self.counts.expired += 1
+                self.counts.work_s += now - lease.started
                 if not lease.offer.future.done():
                     lease.offer.future.set_exception(
                         LeaseExpired(f"worker {self._workers[lease.worker].name} stopped answering"))
@@ -208,6 +210,7 @@ class ProofCoordinator:
         for lease_id, lease in list(self._leases.items()):
             if lease.worker == worker.id:
                 del self._leases[lease_id]
+                self.counts.work_s += self.clock() - lease.started
                 if not lease.offer.future.done():
                     lease.offer.future.set_exception(WorkerSuspendedError(f"worker {worker.name}: {reason}"))
 
@@ -322,10 +325,15 @@ class ProofCoordinator:
                 raise ProofRefused("that proof was already submitted: a replay is not a proof")
         reason = self.system.verify(job, proof)
         with self._lock:
+            if lease.id in self._leases:
+                self.counts.work_s += self.clock() - lease.started
             if reason is not None:
                 worker.refused += 1
                 self.counts.refused += 1
-                self._suspend(worker, f"invalid proof of {job.kind} job {job.id}: {reason}")
+                why = f"invalid proof of {job.kind} job {job.id}: {reason}"
+                if self._leases.pop(lease.id, None) is not None and not lease.offer.future.done():
+                    lease.offer.future.set_exception(WorkerSuspendedError(f"worker {worker.name}: {why}"))
+                self._suspend(worker, why)
                 raise ProofRefused(f"refused, and this worker is suspended: {reason}")
             self._seen_proofs.add(first)
             self._leases.pop(lease.id, None)

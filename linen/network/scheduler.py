@@ -117,12 +117,15 @@ def _ran(attempt: _Attempt, now: float | None = None) -> float:
 
 class ProofScheduler:
     def __init__(self, store: JobStore, system: ProofSystem, executor: Executor,
-                 speculation: Speculation | None = None, max_failures: int = 16) -> None:
+                 speculation: Speculation | None = None, max_failures: int = 16, replicas: int = 0) -> None:
+        """`replicas` > 0 is static 1:k replication (Wholesum's): every job handed out k+1 times at once,
+        the first valid proof winning; for comparison with speculation, which it normally replaces."""
         self.store = store
         self.system = system
         self.executor = executor
         self.speculation = speculation if speculation is not None else Speculation()
         self.max_failures = max_failures
+        self.replicas = replicas
         self.stats = Stats()
 
     def _stored(self, dag: ProofDag) -> dict[str, JobProof]:
@@ -145,9 +148,10 @@ class ProofScheduler:
         while dag.top not in done:
             busy = {a.job.id for a in running.values()}
             for job in dag.ready(done, busy):
-                if len(running) >= max(1, self.executor.capacity()):
+                if len(running) + 1 + self.replicas > max(1 + self.replicas, self.executor.capacity()):
                     break
-                self._start(job, dag, done, running, tries, speculative=False)
+                for _ in range(1 + self.replicas):
+                    self._start(job, dag, done, running, tries, speculative=False)
             self._speculate(dag, done, running, tries)
             finished, _ = wait(list(running), timeout=TICK_S, return_when=FIRST_COMPLETED)
             for future in finished:

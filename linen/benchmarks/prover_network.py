@@ -1,0 +1,229 @@
+"""`linen bench prover-network`: the proof scheduler's executors side by side, and redundancy under faults.
+
+1. **Overhead.** One tree of simulated jobs goes through each executor at W = 1, 2, 4 and 8
+   workers: local worker processes, a Dask LocalCluster, and the network coordinator with
+   `linen prover worker` processes. The jobs are sleeps of the zk benchmark's measured segment and
+   merge times (bench/results/zk.json), times `scale`. The wall time is set against the ideal
+   makespan of the same tree on W workers (the simulator at q = 0), which gives speedup and
+   efficiency.
+2. **Faults.** The network executor with `workers` worker processes, in one run:
+   - fault-free;
+   - q = 0.2 with every fault kind, under Linen's scheme (re-issue and speculation);
+   - q = 0.2 under static 1:4 replication;
+   - static 1:4 fault-free.
+
+   Crashed and suspended workers are replaced at once by fresh ones (an open network's churn).
+   Latency and work (every attempt's seconds) are given as ratios of the fault-free run.
+
+Writes JSON and prints a table. The jobs are not real proofs: the real zk tree's figures are
+`linen bench zk`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+from linen.network.coordinator import ProofCoordinator
+from linen.network.executors import DaskExecutor, LocalExecutor
+from linen.network.faults import FaultPlan
+from linen.network.jobs import MERGE, SEGMENT, JobStore, ProofDag, payload_job, tree_dag
+from linen.network.proofs import SimulatedProofs
+from linen.network.scheduler import ProofScheduler, Speculation
+from linen.network.service import serve_coordinator
+from linen.network.simulator import JobCosts, simulate
+
+ZK_RESULTS = Path("bench/results/zk.json")
+
+
+def measured_costs() -> tuple[float, float]:
+    """(segment, merge) prove seconds of the zk benchmark (K=16 segment), or its last figures."""
+    try:
+        data = json.loads(ZK_RESULTS.read_text())
+        segment = next(s["prove_s"] for s in data["segments"] if s["k"] == 16)
+        return float(segment), float(data["circuits"]["merge"]["prove_s"])
+    except (OSError, KeyError, StopIteration, ValueError):
+        return 28.25, 29.39
+
+
+def make_tree(system: SimulatedProofs, segments: int) -> ProofDag:
+    keys = system.keys()
+    payloads: dict = {}
+    leaves = [payload_job(SEGMENT, keys[SEGMENT], (i, i + 1), {"segment": i}, payloads) for i in range(segments)]
+    return tree_dag(leaves, payloads, keys[MERGE], 0, lambda a, b: (a[0], b[1]))
+
+
+class WorkerFleet:
+    """`linen prover worker` processes against a coordinator; an exited one is replaced by a new one."""
+
+    def __init__(self, url: str, system: SimulatedProofs, size: int, faults: FaultPlan | None) -> None:
+        self.url, self.system, self.faults = url, system, faults
+        self.procs: list[subprocess.Popen] = []
+        self.started = 0
+        self._stop = threading.Event()
+        for _ in range(size):
+            self.procs.append(self._start())
+        self._keeper = threading.Thread(target=self._keep, daemon=True)
+        self._keeper.start()
+
+    def _start(self) -> subprocess.Popen:
+        self.started += 1
+        args = [sys.executable, "-m", "linen.cli", "prover", "worker", "--coordinator", self.url, "--memory", "4GiB",
+                "--name", f"bench-{self.started}", "--simulate", f"{self.system.segment_s}:{self.system.merge_s}"]
+        if self.faults is not None and self.faults.q > 0:
+            args += ["--faults", f"{self.faults.q}:{self.faults.seed * 1000 + self.started}"]
+        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _keep(self) -> None:
+        while not self._stop.wait(0.05):
+            for i, proc in enumerate(self.procs):
+                if proc.poll() is not None:
+                    self.procs[i] = self._start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._keeper.join(5)
+        for proc in self.procs:
+            proc.kill()
+        for proc in self.procs:
+            proc.wait(10)
+
+
+def _wait_for_workers(coordinator: ProofCoordinator, n: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while coordinator.capacity() < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def run_once(executor, system: SimulatedProofs, dag: ProofDag, speculation: Speculation,  # type: ignore[no-untyped-def]
+             replicas: int = 0) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        scheduler = ProofScheduler(JobStore(Path(tmp)), system, executor, speculation, max_failures=64,
+                                   replicas=replicas)
+        start = time.monotonic()
+        top = scheduler.prove(dag)
+        wall = time.monotonic() - start
+    assert system.verify(dag.jobs[dag.top], top) is None
+    return {"latency_s": round(wall, 3), **scheduler.stats.to_json()}
+
+
+def overhead(system: SimulatedProofs, segments: int, widths: list[int], executors: list[str]) -> list[dict]:
+    rows = []
+    dag = make_tree(system, segments)
+    costs = JobCosts(system.segment_s, system.merge_s)
+    for name in executors:
+        for w in widths:
+            ideal = simulate(segments, w, costs).latency_s
+            prior = {SEGMENT: system.segment_s, MERGE: system.merge_s}
+            spec = Speculation(prior=prior)
+            if name == "local":
+                executor = LocalExecutor(system.spec, w)
+                result = run_once(executor, system, dag, spec)
+                executor.close()
+            elif name == "dask":
+                executor = DaskExecutor(system.spec, w)
+                result = run_once(executor, system, dag, spec)
+                executor.close()
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=10.0)
+                    server = serve_coordinator(coordinator)
+                    fleet = WorkerFleet(server.url, system, w, None)
+                    _wait_for_workers(coordinator, w)
+                    result = run_once(coordinator, system, dag, spec)
+                    result["work_s"] = round(coordinator.counts.work_s, 3)
+                    fleet.stop()
+                    server.stop()
+            row = {"executor": name, "workers": w, "ideal_s": round(ideal, 3), **result,
+                   "overhead_s": round(result["latency_s"] - ideal, 3),
+                   "efficiency": round(ideal / result["latency_s"], 3)}
+            rows.append(row)
+            print(f"  {name:8s} W={w}: {row['latency_s']:7.2f} s (ideal {ideal:6.2f} s, efficiency {row['efficiency']:.2f})")
+    for row in rows:
+        base = next(r for r in rows if r["executor"] == row["executor"] and r["workers"] == widths[0])
+        row["speedup"] = round(base["latency_s"] / row["latency_s"], 3)
+    return rows
+
+
+def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed: int, repeats: int) -> dict:
+    dag = make_tree(system, segments)
+    prior = {SEGMENT: system.segment_s, MERGE: system.merge_s}
+    runs: dict[str, list[dict]] = {}
+    cases = [("fault-free", 0.0, 0), (f"speculative q={q}", q, 0), (f"static 1:4 q={q}", q, 4),
+             ("static 1:4 fault-free", 0.0, 4)]
+    for r in range(repeats):
+        for label, rate, replicas in cases:
+            with tempfile.TemporaryDirectory() as tmp:
+                coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=max(1.0, 4 * system.merge_s))
+                server = serve_coordinator(coordinator)
+                fleet = WorkerFleet(server.url, system, workers, FaultPlan(rate, seed + r))
+                _wait_for_workers(coordinator, workers)
+                spec = Speculation(prior=prior, factor=0 if replicas else 1.5)
+                result = run_once(coordinator, system, dag, spec, replicas)
+                result["workers_started"] = fleet.started
+                result["coordinator"] = coordinator.status([{}])["counts"]
+                # work is what the workers spent: every lease's seconds, a cancelled copy's to its end
+                result["scheduler_work_s"] = result["work_s"]
+                result["work_s"] = round(result["coordinator"]["work_s"], 3)
+                fleet.stop()
+                server.stop()
+            runs.setdefault(label, []).append(result)
+            print(f"  run {r + 1} {label:24s}: latency {result['latency_s']:6.2f} s, work {result['work_s']:7.2f} s, "
+                  f"attempts {result['attempts']}, refused {result['refused']}, failed {result['failed']}")
+    base_latency = statistics.median(x["latency_s"] for x in runs["fault-free"])
+    base_work = statistics.median(x["work_s"] for x in runs["fault-free"])
+    summary = {}
+    for label, results in runs.items():
+        latency = statistics.median(x["latency_s"] for x in results)
+        work = statistics.median(x["work_s"] for x in results)
+        summary[label] = {"latency_s_median": round(latency, 3), "work_s_median": round(work, 3),
+                          "latency_ratio": round(latency / base_latency, 3), "work_ratio": round(work / base_work, 3),
+                          "runs": results}
+    return summary
+
+
+def simulator_table(segment_s: float, merge_s: float) -> list[dict]:
+    """Wholesum's point (168 segments of 249 s, 1:4 on 840 nodes) and Linen's scheme beside it."""
+    rows = []
+    wholesum = JobCosts(249.0, 0.0)
+    for q in (0.0, 0.2, 0.5, 0.8):
+        static = simulate(168, 840, wholesum, q, "static", replicas=5, seed=1)
+        spec = simulate(168, 840, wholesum, q, "speculative", seed=1)
+        rows.append({"q": q, "static_1_4_latency_s": static.latency_s, "static_1_4_work_x": round(static.work_s / static.ideal_work_s, 2),
+                     "speculative_latency_s": spec.latency_s, "speculative_work_x": round(spec.work_s / spec.ideal_work_s, 2)})
+    return rows
+
+
+def run(out: Path, scale: float, segments: int, widths: list[int], executors: list[str], fault_segments: int,
+        fault_workers: int, q: float, seed: int, repeats: int) -> dict:
+    segment_s, merge_s = measured_costs()
+    system = SimulatedProofs(round(segment_s * scale, 4), round(merge_s * scale, 4))
+    print(f"simulated jobs: segment {system.segment_s} s, merge {system.merge_s} s "
+          f"({scale} x the zk benchmark's {segment_s} s and {merge_s} s)")
+    print(f"overhead: a tree of {segments} segments")
+    rows = overhead(system, segments, widths, executors)
+    print(f"faults: a tree of {fault_segments} segments on {fault_workers} network workers, q = {q}")
+    summary = faults(system, fault_segments, fault_workers, q, seed, repeats)
+    for label, s in summary.items():
+        print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f}")
+    result = {
+        "date": date.today().isoformat(),
+        "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count(),
+                    "load_average": list(__import__("os").getloadavg())},
+        "jobs": {"segment_s": system.segment_s, "merge_s": system.merge_s, "scale": scale},
+        "overhead": rows,
+        "faults": {"segments": fault_segments, "workers": fault_workers, "q": q, "seed": seed, **summary},
+        "simulator_wholesum": simulator_table(segment_s, merge_s),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return result
