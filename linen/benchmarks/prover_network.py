@@ -137,11 +137,13 @@ def overhead(system: SimulatedProofs, segments: int, widths: list[int], executor
                     coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=10.0)
                     server = serve_coordinator(coordinator)
                     fleet = WorkerFleet(server.url, system, w, None)
-                    _wait_for_workers(coordinator, w)
-                    result = run_once(coordinator, system, dag, spec)
-                    result["work_s"] = round(coordinator.counts.work_s, 3)
-                    fleet.stop()
-                    server.stop()
+                    try:
+                        _wait_for_workers(coordinator, w)
+                        result = run_once(coordinator, system, dag, spec)
+                        result["work_s"] = round(coordinator.counts.work_s, 3)
+                    finally:
+                        fleet.stop()
+                        server.stop()
             row = {"executor": name, "workers": w, "ideal_s": round(ideal, 3), **result,
                    "overhead_s": round(result["latency_s"] - ideal, 3),
                    "efficiency": round(ideal / result["latency_s"], 3)}
@@ -165,16 +167,18 @@ def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed:
                 coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=max(1.0, 4 * system.merge_s))
                 server = serve_coordinator(coordinator)
                 fleet = WorkerFleet(server.url, system, workers, FaultPlan(rate, seed + r))
-                _wait_for_workers(coordinator, workers)
-                spec = Speculation(prior=prior, factor=0 if replicas else 1.5)
-                result = run_once(coordinator, system, dag, spec, replicas)
-                result["workers_started"] = fleet.started
-                result["coordinator"] = coordinator.status([{}])["counts"]
-                # work is what the workers spent: every lease's seconds, a cancelled copy's to its end
-                result["scheduler_work_s"] = result["work_s"]
-                result["work_s"] = round(result["coordinator"]["work_s"], 3)
-                fleet.stop()
-                server.stop()
+                try:
+                    _wait_for_workers(coordinator, workers)
+                    spec = Speculation(prior=prior, factor=0 if replicas else 1.5)
+                    result = run_once(coordinator, system, dag, spec, replicas)
+                    result["workers_started"] = fleet.started
+                    result["coordinator"] = coordinator.status([{}])["counts"]
+                    # work is what the workers spent: every lease's seconds, a cancelled copy's to its end
+                    result["scheduler_work_s"] = result["work_s"]
+                    result["work_s"] = round(result["coordinator"]["work_s"], 3)
+                finally:
+                    fleet.stop()
+                    server.stop()
             runs.setdefault(label, []).append(result)
             print(f"  run {r + 1} {label:24s}: latency {result['latency_s']:6.2f} s, work {result['work_s']:7.2f} s, "
                   f"attempts {result['attempts']}, refused {result['refused']}, failed {result['failed']}")

@@ -297,9 +297,13 @@ class ProofCoordinator:
             worker = self._worker(obj)
             self._expire()
             lease = self._lease(obj, worker)
-            lease.deadline = self.clock() + self.lease_s
-            # `proven`: another worker has proven the job; a proof sent now is kept only as a later one
-            return {"leaseSeconds": self.lease_s, "proven": lease.offer.future.done()}
+            proven = lease.offer.future.done()
+            if proven:  # another attempt won: the worker drops this one, and its lease ends here
+                del self._leases[lease.id]
+                self.counts.work_s += self.clock() - lease.started
+            else:
+                lease.deadline = self.clock() + self.lease_s
+            return {"leaseSeconds": self.lease_s, "proven": proven}
 
     def submit_proof(self, params: Any) -> dict:
         """Check a worker's proof; it may take a while (a bb verify), so it runs off the event loop."""

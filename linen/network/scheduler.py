@@ -155,7 +155,9 @@ class ProofScheduler:
             self._speculate(dag, done, running, tries)
             finished, _ = wait(list(running), timeout=TICK_S, return_when=FIRST_COMPLETED)
             for future in finished:
-                attempt = running.pop(future)
+                attempt = running.pop(future, None)
+                if attempt is None:  # a rival of a job proven earlier in this same batch: already settled
+                    continue
                 job = attempt.job
                 self.stats.work_s += _ran(attempt)
                 if job.id in done:

@@ -99,16 +99,30 @@ class RemoteWorker:
             got = self.client.call("prover_getProof", self._auth(job=child_id))
             children.append((Job.from_json(got["job"]), JobProof.from_json(got["proof"])))
         self.report.jobs += 1
-        beating = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(lease, beating), daemon=True)
-        beat.start()
-        try:
-            self._attempts += 1
-            proof = prove_attempt(self.spec, self.faults, self.name, job, payload, children, self._attempts,
-                                  self._last)
-        finally:
-            beating.set()
-            beat.join()
+        self._attempts += 1
+        attempt = self._attempts
+        # a hang is a machine that stops answering: no heartbeats either, so its lease runs out
+        frozen = self.faults.draw(job.id, attempt, self.name) == "hang"
+        outcome: dict = {}
+        done = threading.Event()
+
+        def prove() -> None:
+            try:
+                outcome["proof"] = prove_attempt(self.spec, self.faults, self.name, job, payload, children,
+                                                 attempt, self._last)
+            except Exception as exc:  # reported below, like a refusal
+                outcome["error"] = exc
+            done.set()
+
+        threading.Thread(target=prove, name=f"{self.name}-prove", daemon=True).start()
+        if not frozen and not self._heartbeat_until(lease, done):
+            log.info("%s: job %s was proven by another worker: dropped", self.name, job.id[:10])
+            self.report.refused += 1
+            return True  # the proving thread is abandoned; its result is not wanted
+        done.wait()
+        if "error" in outcome:
+            raise RpcCallFailed("prove", str(outcome["error"]))
+        proof = outcome["proof"]
         self._last = proof
         try:
             answer = self.client.call("prover_submitProof", self._auth(leaseId=lease["leaseId"], job=job.id,
@@ -125,15 +139,25 @@ class RemoteWorker:
             self.report.later += 1
         return True
 
-    def _heartbeat(self, lease: dict, done: threading.Event) -> None:
+    def _heartbeat_until(self, lease: dict, done: threading.Event) -> bool:
+        """Keep the lease while the proof is made; False if the coordinator says the job is proven
+        already or the lease is gone (the attempt is then dropped: its time would be wasted)."""
         every = float(lease.get("leaseSeconds", 30.0)) / 3
         jitter = random.Random(self.name).uniform(0.9, 1.1)
         while not done.wait(every * jitter):
             try:
-                self.client.call("prover_heartbeat", self._auth(leaseId=lease["leaseId"]))
-            except (RpcCallFailed, RpcUnreachable) as exc:  # the submit will say what became of the lease
+                answer = self.client.call("prover_heartbeat", self._auth(leaseId=lease["leaseId"]))
+            except RpcCallFailed as exc:
+                if exc.data == "LEASE_GONE":
+                    return False
                 log.info("%s: heartbeat: %s", self.name, exc)
-                return
+                continue
+            except RpcUnreachable as exc:  # the submit will say what became of the lease
+                log.info("%s: heartbeat: %s", self.name, exc)
+                continue
+            if answer.get("proven"):
+                return False
+        return True
 
 
 def parse_memory(text: str) -> int:

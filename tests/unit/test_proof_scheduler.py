@@ -160,3 +160,14 @@ def test_dask_keeps_a_large_job_off_a_small_worker(tmp_path) -> None:
     assert store.proof(large.id).prover == big
     provers = {store.proof(j.id).prover for j in dag.jobs.values()}
     assert len(provers) == 2  # both workers took work
+
+
+def test_static_replication_hands_every_job_out_k_plus_one_times_and_keeps_one_proof(tmp_path) -> None:
+    # every copy finishes at once here, so rivals of a proven job end in the same batch as the winner
+    executor = CountingExecutor()
+    store = JobStore(tmp_path)
+    scheduler = ProofScheduler(store, SYSTEM, executor, Speculation(factor=0), replicas=4)
+    dag = tree(4)
+    top = scheduler.prove(dag)
+    assert SYSTEM.verify(dag.jobs[dag.top], top) is None
+    assert executor.submitted == 5 * len(dag.jobs) and scheduler.stats.attempts == 5 * len(dag.jobs)

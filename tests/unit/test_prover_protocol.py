@@ -219,7 +219,6 @@ def test_a_speculative_copy_the_first_valid_proof_wins_the_later_is_kept_a_repla
     assert client.call("prover_submitProof", submit)["status"] == "accepted"
     assert copy.result(1).prover == "fast"
     coordinator.cancel(futures[0])  # what the scheduler does once one attempt has won
-    assert client.call("prover_heartbeat", auth(slow, leaseId=slow_lease["leaseId"]))["proven"] is True
     # a replay of the winning proof is refused; the slow worker's own valid proof counts, as a later one
     refused(lambda: client.call("prover_submitProof", auth(slow, leaseId=slow_lease["leaseId"], job=job.id,
                                                            proof=list(proof.words))), "PROOF_REFUSED", "replay")
@@ -230,6 +229,13 @@ def test_a_speculative_copy_the_first_valid_proof_wins_the_later_is_kept_a_repla
     assert answer["status"] == "later"
     assert [p.prover for p in coordinator.store.later(job.id)] == ["slow"]
     assert coordinator.store.proof(job.id) is None  # only the scheduler files the winning proof
+    # a third copy's heartbeat learns the job is proven, and its lease ends there (its work stops)
+    third = coordinator.submit(job, payloads[job.inputs_hash], [], 2)
+    other = hello(client, "other")
+    other_lease = client.call("prover_getJob", auth(other))
+    coordinator.cancel(third)
+    assert client.call("prover_heartbeat", auth(other, leaseId=other_lease["leaseId"]))["proven"] is True
+    refused(lambda: client.call("prover_heartbeat", auth(other, leaseId=other_lease["leaseId"])), "LEASE_GONE")
     # a thief with no lease cannot hand in someone else's proof
     refused(lambda: client.call("prover_submitProof", auth(thief, leaseId=fast_lease["leaseId"], job=job.id,
                                                            proof=list(proof.words))), "LEASE_GONE")
