@@ -98,6 +98,7 @@ class _Lease:
     worker: str
     deadline: float
     started: float
+    last_beat: float = 0.0  # when the worker last showed it was working on it
 
 
 @dataclass
@@ -180,7 +181,8 @@ class ProofCoordinator:
             if now > lease.deadline:
                 del self._leases[lease_id]
                 self.counts.expired += 1
-                self.counts.work_s += now - lease.started
+                # a silent worker's time past its last heartbeat is downtime, not work
+                self.counts.work_s += max(lease.last_beat, lease.started) - lease.started
                 if not lease.offer.future.done():
                     lease.offer.future.set_exception(
                         LeaseExpired(f"worker {self._workers[lease.worker].name} stopped answering"))
@@ -303,6 +305,7 @@ class ProofCoordinator:
                 self.counts.work_s += self.clock() - lease.started
             else:
                 lease.deadline = self.clock() + self.lease_s
+                lease.last_beat = self.clock()
             return {"leaseSeconds": self.lease_s, "proven": proven}
 
     def submit_proof(self, params: Any) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass
 
 from linen.network.coordinator import PROTOCOL
@@ -115,7 +116,11 @@ class RemoteWorker:
             done.set()
 
         threading.Thread(target=prove, name=f"{self.name}-prove", daemon=True).start()
-        if not frozen and not self._heartbeat_until(lease, done):
+        if frozen:  # silent past its lease, then back as if rebooted: the job is lost, the worker pulls again
+            time.sleep(2 * float(lease.get("leaseSeconds", 30.0)))
+            self.report.errors += 1
+            return True
+        if not self._heartbeat_until(lease, done):
             log.info("%s: job %s was proven by another worker: dropped", self.name, job.id[:10])
             self.report.refused += 1
             return True  # the proving thread is abandoned; its result is not wanted
