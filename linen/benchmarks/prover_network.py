@@ -7,8 +7,9 @@
    makespan of the same tree on W workers (the simulator at q = 0), which gives speedup and
    efficiency.
 2. **Faults.** The network executor with `workers` worker processes, in one run:
-   - fault-free;
-   - q = 0.2 with every fault kind, under Linen's scheme (re-issue and speculation);
+   - fault-free, and fault-free without backup copies;
+   - q = 0.2 with every fault kind, under Linen's scheme (re-issue, straggler copies, and backup
+     copies on idle workers once the tree narrows);
    - q = 0.2 under static 1:4 replication;
    - static 1:4 fault-free.
 
@@ -159,18 +160,19 @@ def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed:
     dag = make_tree(system, segments)
     prior = {SEGMENT: system.segment_s, MERGE: system.merge_s}
     runs: dict[str, list[dict]] = {}
-    cases = [("fault-free", 0.0, 0), (f"speculative q={q}", q, 0), (f"static 1:4 q={q}", q, 4),
-             ("static 1:4 fault-free", 0.0, 4)]
+    cases = [("fault-free", 0.0, 0), ("fault-free, no backups", 0.0, -1), (f"speculative q={q}", q, 0),
+             (f"static 1:4 q={q}", q, 4), ("static 1:4 fault-free", 0.0, 4)]
     for r in range(repeats):
         for label, rate, replicas in cases:
             with tempfile.TemporaryDirectory() as tmp:
-                coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=max(1.0, 4 * system.merge_s))
+                coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=max(0.6, 2 * system.merge_s))
                 server = serve_coordinator(coordinator)
                 fleet = WorkerFleet(server.url, system, workers, FaultPlan(rate, seed + r))
                 try:
                     _wait_for_workers(coordinator, workers)
-                    spec = Speculation(prior=prior, factor=0 if replicas else 1.5)
-                    result = run_once(coordinator, system, dag, spec, replicas)
+                    spec = Speculation(prior=prior, factor=0 if replicas > 0 else 1.5,
+                                       backup=0.0 if replicas < 0 else 0.5)
+                    result = run_once(coordinator, system, dag, spec, max(replicas, 0))
                     result["workers_started"] = fleet.started
                     result["coordinator"] = coordinator.status([{}])["counts"]
                     # work is what the workers spent: every lease's seconds, a cancelled copy's to its end
@@ -184,13 +186,14 @@ def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed:
                   f"attempts {result['attempts']}, refused {result['refused']}, failed {result['failed']}")
     base_latency = statistics.median(x["latency_s"] for x in runs["fault-free"])
     base_work = statistics.median(x["work_s"] for x in runs["fault-free"])
+    plain_work = statistics.median(x["work_s"] for x in runs["fault-free, no backups"])
     summary = {}
     for label, results in runs.items():
         latency = statistics.median(x["latency_s"] for x in results)
         work = statistics.median(x["work_s"] for x in results)
         summary[label] = {"latency_s_median": round(latency, 3), "work_s_median": round(work, 3),
                           "latency_ratio": round(latency / base_latency, 3), "work_ratio": round(work / base_work, 3),
-                          "runs": results}
+                          "work_ratio_to_no_backups": round(work / plain_work, 3), "runs": results}
     return summary
 
 
@@ -217,7 +220,8 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
     print(f"faults: a tree of {fault_segments} segments on {fault_workers} network workers, q = {q}")
     summary = faults(system, fault_segments, fault_workers, q, seed, repeats)
     for label, s in summary.items():
-        print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f}")
+        print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f} "
+              f"(x{s['work_ratio_to_no_backups']:.2f} of the fault-free run without backups)")
     result = {
         "date": date.today().isoformat(),
         "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count(),

@@ -58,12 +58,28 @@ class Speculation:
     quantile: float = 0.9
     factor: float = 1.5
     abandon: float = 4.0
+    # a copy is only ever made on a worker with nothing else to do (no job is ready), so once the
+    # tree narrows near its top, idle workers back up running jobs from this fraction of the median
+    # on: a lie or a crash there then costs the rest of a job, not a job and a detection
+    backup: float = 0.5
     min_samples: int = 3
     prior: dict[str, float] = field(default_factory=dict)
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def record(self, kind: str, seconds: float) -> None:
         self.samples[kind].append(seconds)
+
+    def copy_after(self, kind: str) -> float | None:
+        """Seconds after which a running attempt gets a copy on an idle worker."""
+        deadline = self.deadline(kind)
+        if deadline is None or self.backup <= 0:
+            return deadline
+        measured = sorted(self.samples.get(kind, ()))
+        if len(measured) >= self.min_samples:
+            median = measured[len(measured) // 2]
+        else:
+            median = self.prior.get(kind, deadline)
+        return min(deadline, self.backup * median)
 
     def deadline(self, kind: str) -> float | None:
         if self.factor <= 0:
@@ -213,7 +229,8 @@ class ProofScheduler:
 
     def _speculate(self, dag: ProofDag, done: dict[str, JobProof], running: dict[Future, _Attempt],
                    tries: dict[str, int]) -> None:
-        """One copy of each straggler, while the executor has room."""
+        """One copy of each straggler, while the executor has room (the ready jobs were handed out
+        first, so room means idle workers)."""
         now = time.monotonic()
         per_job: dict[str, int] = defaultdict(int)
         for attempt in running.values():
@@ -231,8 +248,8 @@ class ProofScheduler:
         for attempt in list(running.values()):
             if len(running) >= self.executor.capacity():
                 return
-            deadline = self.speculation.deadline(attempt.job.kind)
-            if deadline is None or per_job[attempt.job.id] > 1 or _ran(attempt, now) < deadline:
+            copy_after = self.speculation.copy_after(attempt.job.kind)
+            if copy_after is None or per_job[attempt.job.id] > 1 or _ran(attempt, now) < copy_after:
                 continue
             per_job[attempt.job.id] += 1
             self._start(attempt.job, dag, done, running, tries, speculative=True)
