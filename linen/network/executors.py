@@ -44,6 +44,10 @@ class AttemptRefused(RuntimeError):
     """The worker could not prove the job (its message says why)."""
 
 
+class JobRefused(RuntimeError):
+    """The circuit refuses the job's inputs: every attempt would fail the same way (not retried)."""
+
+
 def prove_attempt(spec: dict, plan: FaultPlan, worker: str, job: Job, payload: dict,
                   children: Sequence[tuple[Job, JobProof]], attempt: int, other: JobProof | None) -> JobProof:
     """One attempt, as any worker makes it: the fault it draws (if any) applied around an honest proof."""
@@ -69,10 +73,13 @@ def _serve(conn, spec: dict, plan_json: dict, worker: str) -> None:  # type: ign
             return
         job = Job.from_json(job_json)
         children = [(Job.from_json(j), JobProof.from_json(p)) for j, p in children_json]
+        refusals = getattr(make_system(spec), "refusals", ())
         try:
             proof = prove_attempt(spec, plan, worker, job, payload, children, attempt, last)
             last = proof
             conn.send(("ok", proof.to_json()))
+        except refusals as exc:  # the inputs themselves: the scheduler stops the tree
+            conn.send(("refused", f"{type(exc).__name__}: {exc}"))
         except Exception as exc:  # reported to the scheduler, which hands the job out again
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -210,6 +217,8 @@ class LocalExecutor:
             return None
         if status == "ok":
             task.future.set_result(JobProof.from_json(body))
+        elif status == "refused":
+            task.future.set_exception(JobRefused(body))
         else:
             task.future.set_exception(AttemptRefused(body))
         return None

@@ -19,6 +19,7 @@ build the same system the scheduler checks with.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import secrets
 import tempfile
@@ -125,9 +126,14 @@ class BbProofs:
         self.zk_dir = Path(zk_dir)
         self.threads = threads
         self.segment_project = segment_project
+        # each process proves in its own folder: two copies of one job must not share files
         self.prover = TreeProver(Toolchain(self.zk_dir / "cache", self.zk_dir / "srs", threads=threads or None),
-                                 self.zk_dir / "jobs", segment_project)
+                                 self.zk_dir / "jobs" / str(os.getpid()), segment_project)
         self._keys = {SEGMENT: self.prover.segment_key, MERGE: self.prover.merge_key}
+        from linen.zk.toolchain import ExecutionFailed, UnsatisfiedWitness
+
+        # the circuit refuses the inputs: a property of the job, not of the worker
+        self.refusals = (ExecutionFailed, UnsatisfiedWitness, InvalidInput)
 
     @property
     def spec(self) -> dict:
@@ -136,6 +142,10 @@ class BbProofs:
 
     def keys(self) -> dict[str, str]:
         return {kind: key.hash for kind, key in self._keys.items()}
+
+    def key(self, kind: str):  # type: ignore[no-untyped-def]
+        """The `Key` (vk fields and hash) a parent circuit takes for proofs of this kind."""
+        return self._keys[kind]
 
     def _tree_proof(self, job: Job, proof: JobProof):  # type: ignore[no-untyped-def]
         from linen.zk.proof_tree import TreeProof

@@ -32,7 +32,8 @@ TICK_S = 0.05
 
 
 class JobFailed(InvalidInput):
-    """A job failed more times than the scheduler allows: the tree cannot be finished."""
+    """A job failed more times than the scheduler allows, or its circuit refuses its inputs: the
+    tree cannot be finished."""
 
 
 class Executor(Protocol):
@@ -192,6 +193,10 @@ class ProofScheduler:
                     continue
                 failures[job.id] += 1
                 self.stats.reasons.append(f"{job.kind} {job.id[:10]}: {reason}")
+                if reason.startswith("JobRefused"):  # the inputs, not the worker: no retry helps
+                    for other in running:
+                        self.executor.cancel(other)
+                    raise JobFailed(f"{job.kind} job {job.id}: {reason}")
                 log.info("attempt at %s job %s failed: %s", job.kind, job.id[:10], reason)
                 if failures[job.id] >= self.max_failures:
                     for other in running:

@@ -47,6 +47,9 @@ class ProverSettings:
     zk_threads: int = 0
     l1_rpc: str = ""
     zk_verifier_address: str = ""
+    executor: str = "local"  # local | dask: where the tree's jobs run (linen.network)
+    executor_workers: int = 1
+    dask_scheduler: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,25 @@ def load_prover_settings(config_file: Path | None = None, overrides: Mapping[str
         zk_threads=values["zk-threads"],
         l1_rpc=values["l1-rpc"],
         zk_verifier_address=values["zk-verifier-address"],
+        executor=_executor(values["executor"]),
+        executor_workers=_positive(values["executor-workers"], "executor-workers"),
+        dask_scheduler=values["dask-scheduler"],
     )
+
+
+EXECUTORS = ("local", "dask")
+
+
+def _executor(text: str) -> str:
+    if text not in EXECUTORS:
+        raise ConfigError(f"prover.executor: {text!r} is not one of {', '.join(EXECUTORS)}")
+    return text
+
+
+def _positive(value: int, name: str) -> int:
+    if value < 1:
+        raise ConfigError(f"prover.{name} must be at least 1, not {value}")
+    return value
 
 
 EXECUTION_PROOFS = ("exec", "zk", "auto")

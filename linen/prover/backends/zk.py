@@ -26,7 +26,7 @@ from linen.prover.backends.stateless_inputs import field, load_traces
 from linen.prover.prove import InvalidProofRequest
 from linen.state.trace_replay import choose_hasher, hex_bytes, verify_traces
 from linen.zk.proof_tree import CIRCUITS, TreeProof, TreeProver
-from linen.zk.segment_witness import BlockContext, NotProvableTransfer, SegmentBuilder
+from linen.zk.segment_witness import BlockContext, NotProvableTransfer, Range, SegmentBuilder, join
 from linen.zk.toolchain import ExecutionFailed, Toolchain, ToolchainError, UnsatisfiedWitness
 from linen.zk.traced_tree import TracedTree
 
@@ -88,15 +88,65 @@ def why_batch_not_provable(request: dict, settings) -> str | None:  # type: igno
 
 
 def prove_batch_tree(request: dict, settings) -> TreeProof:  # type: ignore[no-untyped-def]
-    """The batch's segments proven and merged to one proof; ZkWitnessRefused if it cannot be."""
+    """The batch's segments proven and merged to one proof through the proof scheduler (every
+    proof checked before it is used, proven jobs kept under `zk-dir/store`); ZkWitnessRefused if the
+    batch cannot be proven."""
     prover = tree_prover(settings)
     segments = batch_segments(request, settings, segment_size(), prover.vk_hashes)
+    return schedule_tree(settings, segments, [])
+
+
+def schedule_tree(settings, segments: list, given: list[TreeProof]) -> TreeProof:  # type: ignore[no-untyped-def]
+    """One proof of `segments` (statement, circuit inputs) or of `given` proofs (already made,
+    merged in order), run on the executor `[prover] executor` names."""
+    from linen.network.jobs import MERGE, SEGMENT, JobProof, JobStore, payload_job, tree_dag
+    from linen.network.proofs import make_system
+    from linen.network.scheduler import JobFailed, ProofScheduler
+
+    spec = {"system": "bb", "zk_dir": str(settings.zk_dir), "threads": settings.zk_threads, "segment_project": None}
+    system = make_system(spec)
+    keys = system.keys()
+    store = JobStore(Path(settings.zk_dir) / "store")
+    payloads: dict = {}
+    leaves = [payload_job(SEGMENT, keys[SEGMENT], statement.fields(), inputs, payloads, memory=SEGMENT_MEMORY)
+              for statement, inputs in segments]
+    for proof in given:  # a proof made before (an execution's top) enters the tree as a done job
+        kind = SEGMENT if proof.key.hash.lower() == keys[SEGMENT].lower() else MERGE
+        job = payload_job(kind, proof.key.hash, proof.statement.fields(), {"given": proof.proof[:4]}, payloads,
+                          memory=MERGE_MEMORY)
+        store.put_proof(JobProof(job.id, tuple(proof.proof), proof.key.hash, "given", proof.seconds))
+        leaves.append(job)
+    dag = tree_dag(leaves, payloads, keys[MERGE], MERGE_MEMORY, _join_fields)
+    executor = tree_executor(settings, spec)
     try:
-        return prover.prove_tree([prover.prove_segment(statement, inputs) for statement, inputs in segments])
-    except (ExecutionFailed, UnsatisfiedWitness) as exc:
+        top = ProofScheduler(store, system, executor).prove(dag)
+    except JobFailed as exc:
         raise ZkWitnessRefused(f"no zk proof: {exc}") from None
     finally:
-        shutil.rmtree(prover.work_dir, ignore_errors=True)
+        executor.close()
+    job = dag.jobs[dag.top]
+    key = system.key(job.kind)  # type: ignore[attr-defined]
+    return TreeProof(Range.from_fields(list(job.statement)), list(top.words), key, top.seconds)
+
+
+SEGMENT_MEMORY = 2_500_000_000  # bytes: a K=16 segment peaks at 2.33 GB (bench/results/zk.json)
+MERGE_MEMORY = 2_100_000_000  # a merge at 1.99 GB
+
+
+def _join_fields(left: tuple, right: tuple) -> tuple:
+    return tuple(join(Range.from_fields(list(left)), Range.from_fields(list(right))).fields())
+
+
+def tree_executor(settings, spec: dict):  # type: ignore[no-untyped-def]
+    from linen.network.executors import DaskExecutor, LocalExecutor
+
+    workers = getattr(settings, "executor_workers", 1)
+    if getattr(settings, "executor", "local") == "dask":
+        if getattr(settings, "dask_scheduler", ""):
+            return DaskExecutor(spec, address=settings.dask_scheduler)
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return DaskExecutor(spec, workers, memory=total // workers)
+    return LocalExecutor(spec, workers)
 
 
 def batch_segments(request: dict, settings, k: int, vk_hashes: tuple[int, int]) -> list:  # type: ignore[no-untyped-def]
@@ -212,8 +262,8 @@ def prove_root(settings, fields: dict, public_input: int, executions: list[dict]
                compression_dir: Path) -> bytes:
     """The root proof of the aggregation, checked by L1's zk verifier; ZkWitnessRefused if it cannot be made."""
     prover = tree_prover(settings)
+    top = schedule_tree(settings, [], [TreeProof.from_json(e["zkProof"]) for e in executions])
     try:
-        top = prover.prove_tree([TreeProof.from_json(e["zkProof"]) for e in executions])
         parent_root = _word(fields, "parentStateRootHash")
         prev, parent_blob = parent_shnarf_preimage(_word(fields, "parentAggregationFinalShnarf"), parent_root,
                                                    compression_dir)
