@@ -85,7 +85,7 @@ async def _run_node(config, on_started) -> None:  # type: ignore[no-untyped-def]
     await node.stop()
 
 
-async def _run_devnet(config, proofs: str = "exec") -> None:  # type: ignore[no-untyped-def]
+async def _run_devnet(config, proofs: str = "exec", prover_workers: int = 0) -> None:  # type: ignore[no-untyped-def]
     from linen.devnet import Devnet
 
     stop = asyncio.Event()
@@ -93,7 +93,7 @@ async def _run_devnet(config, proofs: str = "exec") -> None:  # type: ignore[no-
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    devnet = Devnet(config, config.l1_rpc_url or None, proofs=proofs)
+    devnet = Devnet(config, config.l1_rpc_url or None, proofs=proofs, prover_workers=prover_workers)
     try:
         await devnet.start(lambda text: click.echo(text, err=True))
         _describe(devnet.node, config.data_dir / "devnet.json", devnet)
@@ -130,6 +130,11 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
         }
         info["stateManager"] = {"rpc": node.rpc.url}
         info["prover"] = {"requestsRoot": str(devnet.config.data_dir / "prover")}
+        network = getattr(devnet.pipeline, "prover_network", None)
+        if network is not None:  # `linen prover worker --coordinator URL` joins it
+            info["prover"]["coordinator"] = network.url
+            click.echo(f"prover network {network.url}  ({len(network.workers)} workers; more join with "
+                       f"linen prover worker --coordinator {network.url} --zk-dir {devnet.config.data_dir / 'zk'})")
         postman = getattr(devnet.pipeline, "postman", None)
         if postman is not None:
             info["postman"] = {"rpc": postman.rpc.url, "address": postman.settings.l1_address}
@@ -180,7 +185,10 @@ def node(**options) -> None:  # type: ignore[no-untyped-def]
 @click.option("--fresh", is_flag=True, help="Delete the data dir first and start a new chain.")
 @click.option("--proofs", type=click.Choice(["exec", "zk"]), default="exec", show_default=True,
               help="exec: attested re-execution; zk: a zk-only chain of plain transfers finalized on validity proofs.")
-def devnet(fresh: bool, proofs: str, **options) -> None:  # type: ignore[no-untyped-def]
+@click.option("--prover-workers", type=int, default=0, show_default=True,
+              help="zk: prove on a proof network of this many worker processes (its URL in devnet.json as "
+                   "prover.coordinator); 0: in the prover's own processes.")
+def devnet(fresh: bool, proofs: str, prover_workers: int, **options) -> None:  # type: ignore[no-untyped-def]
     """Run the devnet: an L1 (anvil, or --l1-rpc), the L2 node, and the rollup and messaging contracts."""
     try:
         config = _load(**options, default_dir=".linen/devnet",
@@ -190,7 +198,9 @@ def devnet(fresh: bool, proofs: str, **options) -> None:  # type: ignore[no-unty
         from linen.node import usable_data_dir
 
         usable_data_dir(config.data_dir)
-        asyncio.run(_run_devnet(config, proofs))
+        if prover_workers and proofs != "zk":
+            raise click.UsageError("--prover-workers needs --proofs zk")
+        asyncio.run(_run_devnet(config, proofs, prover_workers))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

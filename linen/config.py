@@ -133,7 +133,8 @@ SCHEMA: dict[tuple[str, str], tuple[type, Any]] = {
     ("prover", "execution-proofs"): (str, "exec"),  # exec | zk (plus the tree proof; refuse what it cannot prove) | auto
     ("prover", "zk-dir"): (str, ""),  # srs/ (bb proves under it) and cache/ (compiled circuits, keys)
     ("prover", "zk-threads"): (int, 0),  # bb threads; 0: all cores
-    ("prover", "executor"): (str, "local"),  # where a proof tree's jobs run: local (worker processes) | dask
+    ("prover", "executor"): (str, "local"),  # where a proof tree's jobs run: local (worker processes) | dask | network
+    ("prover", "network-admin"): (str, "http://127.0.0.1:8898"),  # network: `linen prover network`'s admin URL
     ("prover", "executor-workers"): (int, 1),  # local: worker processes; dask: LocalCluster workers
     ("prover", "dask-scheduler"): (str, ""),  # dask: an existing scheduler (tcp://host:8786) instead of a LocalCluster
     ("prover", "l1-rpc"): (str, ""),  # where a root proof is checked (eth_call of the zk verifier) before it is sent

@@ -61,12 +61,14 @@ def genesis_zk_root(alloc: dict[bytes, GenesisAccount], hasher_name: str = DEVNE
 class Devnet:
     """Everything `linen devnet` runs, started and stopped in order."""
 
-    def __init__(self, config: NodeConfig, l1_url: str | None = None, proofs: str = "exec") -> None:
+    def __init__(self, config: NodeConfig, l1_url: str | None = None, proofs: str = "exec",
+                 prover_workers: int = 0) -> None:
         if proofs not in PROOF_SYSTEMS:
             raise ValueError(f"proofs: {proofs!r} is not one of {', '.join(PROOF_SYSTEMS)}")
         self.config = config
         self.l1_url = l1_url
         self.proofs = proofs  # exec: attested re-execution (proof type 0); zk: validity proofs only (type 1)
+        self.prover_workers = prover_workers  # zk: > 0 proves trees on a proof network of that many workers
         self.l1: LaunchedL1 | None = None
         self.node: Node | None = None
         self.deployment: Deployment | None = None
@@ -92,7 +94,8 @@ class Devnet:
         from linen.node import DevnetPipeline
 
         assert self.node is not None and self.l1 is not None and self.deployment is not None
-        return DevnetPipeline.start(self.config, self.node, self.l1.url, self.deployment, proofs=self.proofs)
+        return DevnetPipeline.start(self.config, self.node, self.l1.url, self.deployment, proofs=self.proofs,
+                                    prover_workers=self.prover_workers)
 
     def _ensure_contracts(self, progress: Callable[[str], None]) -> Deployment:
         assert self.l1 is not None and self.node is not None

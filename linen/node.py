@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import lmdb
 from eth.constants import BLANK_ROOT_HASH
@@ -565,10 +565,11 @@ class DevnetPipeline:
     controller: Controller
     actors: ActorSet  # the coordinator's five and the controller; the node's /health reports them
     postman: Postman | None = None  # claims bridge messages; key: dev account 9 (DEVNET_POSTMAN below)
+    prover_network: Any = None  # linen.network.fleet.LocalProverNetwork, with --prover-workers
 
     @classmethod
     def start(cls, config: NodeConfig, node: Node, l1_url: str, deployment: Deployment,
-              proofs: str = "exec") -> DevnetPipeline:
+              proofs: str = "exec", prover_workers: int = 0) -> DevnetPipeline:
         from linen.config import load_section_values
         from linen.coordinator.l1_client import RollupClient
         from linen.coordinator.service import Coordinator
@@ -582,8 +583,15 @@ class DevnetPipeline:
         root = data_dir / "prover"
         verifier = deployment.verifiers[PROOF_TYPE]
         zk = None
+        prover_network = None
         if proofs == "zk":
             zk = {"zk-dir": str(data_dir / "zk"), "l1-rpc": l1_url, "zk-verifier-address": deployment.verifiers[ZK_PROOF_TYPE]}
+            if prover_workers > 0:  # the trees go to a proof network of worker processes (linen.network)
+                from linen.network.fleet import LocalProverNetwork
+
+                prover_network = LocalProverNetwork(data_dir / "prover-network", data_dir / "zk", prover_workers,
+                                                    log_dir=data_dir / "logs")
+                zk.update({"executor": "network", "network-admin": prover_network.admin_url})
         prover_config = write_prover_config(data_dir / "prover.toml", root, deployment.l1_chain_id, verifier,
                                             node.chain_id, node.traces_dir, zk)
         devnet_choices = {
@@ -630,14 +638,17 @@ class DevnetPipeline:
             "verifiers": {str(k): v for k, v in deployment.verifiers.items()},
             "l2MessageService": deployment.l2_message_service, "proofs": proofs,
             **({"postmanRpc": postman.rpc.url} if postman is not None else {}),
+            **({"proverCoordinator": prover_network.url} if prover_network is not None else {}),
         })
-        return cls(coordinator, controller, actors, postman)
+        return cls(coordinator, controller, actors, postman, prover_network)
 
     def stop(self) -> None:
         self.controller.request_stop()
         self.actors.stop(30)
         if self.postman is not None:
             self.postman.stop()
+        if self.prover_network is not None:
+            self.prover_network.stop()
         self.coordinator.close()
 
 

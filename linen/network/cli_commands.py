@@ -93,6 +93,33 @@ def register(prover: click.Group) -> None:
         result = prove_tree_file(tree_file, store_dir, out, spec, host, port, lease_s, prior, listening)
         click.echo(json.dumps(result["stats"]))
 
+    @prover.command("network")
+    @click.option("--store", "store_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--host", default="127.0.0.1", show_default=True, help="The workers' port's address.")
+    @click.option("--port", default=8897, show_default=True, help="The workers' port (the prover protocol).")
+    @click.option("--admin-host", default="127.0.0.1", show_default=True)
+    @click.option("--admin-port", default=8898, show_default=True, help="Where prover backends submit trees.")
+    @click.option("--lease", "lease_s", default=30.0, show_default=True, help="Lease seconds without a heartbeat.")
+    @_with_system_options
+    def network(store_dir, host, port, admin_host, admin_port, lease_s, zk_dir, threads, simulate, faults) -> None:  # type: ignore[no-untyped-def]
+        """A long-lived proof network: trees on the admin port, workers pull their jobs on the public one."""
+        from linen.network.jobs import JobStore
+        from linen.network.proofs import make_system
+        from linen.network.tree_service import TreeService, run_tree_service
+
+        spec = _spec(zk_dir, threads, simulate)
+        prior = {"segment": spec.get("segment_s", 30.0), "merge": spec.get("merge_s", 30.0)}
+        service = TreeService(JobStore(store_dir), make_system(spec), lease_s, prior)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+        def listening(public: str, admin: str) -> None:
+            click.echo(f"proof network: workers {public}, admin {admin}")
+            sys.stdout.flush()
+
+        run_tree_service(service, host, port, admin_host, admin_port, listening, stop)
+
     @prover.command("dask-worker")
     @click.option("--scheduler", "address", required=True, help="The Dask scheduler (tcp://host:8786).")
     @click.option("--memory", default="4GiB", show_default=True, help="The MEMORY resource this worker offers.")

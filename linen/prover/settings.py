@@ -50,6 +50,7 @@ class ProverSettings:
     executor: str = "local"  # local | dask: where the tree's jobs run (linen.network)
     executor_workers: int = 1
     dask_scheduler: str = ""
+    network_admin: str = "http://127.0.0.1:8898"
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,11 @@ def load_prover_settings(config_file: Path | None = None, overrides: Mapping[str
         executor=_executor(values["executor"]),
         executor_workers=_positive(values["executor-workers"], "executor-workers"),
         dask_scheduler=values["dask-scheduler"],
+        network_admin=values["network-admin"],
     )
 
 
-EXECUTORS = ("local", "dask")
+EXECUTORS = ("local", "dask", "network")
 
 
 def _executor(text: str) -> str:

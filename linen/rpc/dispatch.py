@@ -37,7 +37,7 @@ EVM_THREADS = 4  # threads answering offloaded methods; more would only share th
 OFFLOADED_METHODS = frozenset({
     "eth_call", "eth_estimateGas", "eth_createAccessList", "eth_getProof", "eth_getLogs", "linea_estimateGas",
     "debug_traceTransaction", "debug_traceCall", "debug_traceBlockByNumber", "debug_traceBlockByHash",
-    "linea_generateConflatedTracesToFileV2", "linen_pipelineStatus", "prover_submitProof",
+    "linea_generateConflatedTracesToFileV2", "linen_pipelineStatus", "prover_submitProof", "prover_submitTree",
 })
 # Submissions wait while a block is being built (the backend's `build_idle` event, if it has one): decoding
 # and recovering them on the loop would take the builder's CPU, through the GIL, during its selection budget.

@@ -11,8 +11,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def test_a_real_tree_through_the_scheduler_and_what_bb_verify_refuses(tmp_path) -> None:
-    from tests.integration.test_zk_tree import CHAIN_ID, SRS_POINTS, _chain
-
     from linen.network.executors import LocalExecutor
     from linen.network.jobs import MERGE, SEGMENT, JobStore, payload_job, tree_dag
     from linen.network.proofs import BbProofs
@@ -20,6 +18,7 @@ def test_a_real_tree_through_the_scheduler_and_what_bb_verify_refuses(tmp_path) 
     from linen.zk import srs
     from linen.zk.proof_tree import segment_project
     from linen.zk.segment_witness import BlockContext, Range, SegmentBuilder, join
+    from tests.integration.test_zk_tree import CHAIN_ID, SRS_POINTS, _chain
 
     srs.ensure_dev_srs(tmp_path / "srs", SRS_POINTS)
     project = segment_project(1, tmp_path / "circuits")

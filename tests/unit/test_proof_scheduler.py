@@ -171,3 +171,33 @@ def test_static_replication_hands_every_job_out_k_plus_one_times_and_keeps_one_p
     top = scheduler.prove(dag)
     assert SYSTEM.verify(dag.jobs[dag.top], top) is None
     assert executor.submitted == 5 * len(dag.jobs) and scheduler.stats.attempts == 5 * len(dag.jobs)
+
+
+def test_a_circuit_refusing_the_inputs_stops_the_tree_without_retries(tmp_path) -> None:
+    from concurrent.futures import Future
+
+    from linen.network.executors import JobRefused
+
+    class Refusing(CountingExecutor):
+        def submit(self, job, payload, children, attempt):  # type: ignore[no-untyped-def]
+            self.submitted += 1
+            future: Future = Future()
+            future.set_exception(JobRefused("ExecutionFailed: Cannot satisfy constraint"))
+            return future
+
+    executor = Refusing()
+    with pytest.raises(JobFailed, match="Cannot satisfy constraint"):
+        ProofScheduler(JobStore(tmp_path), SYSTEM, executor).prove(tree(1))
+    assert executor.submitted == 1
+
+
+def test_the_executor_settings_are_checked() -> None:
+    from linen.errors import ConfigError
+    from linen.prover.settings import load_prover_settings
+
+    settings = load_prover_settings(None, {"executor": "dask", "executor-workers": 3})
+    assert (settings.executor, settings.executor_workers) == ("dask", 3)
+    with pytest.raises(ConfigError, match="executor"):
+        load_prover_settings(None, {"executor": "cloud"})
+    with pytest.raises(ConfigError, match="at least 1"):
+        load_prover_settings(None, {"executor-workers": 0})

@@ -102,6 +102,8 @@ def schedule_tree(settings, segments: list, given: list[TreeProof]) -> TreeProof
     from linen.network.jobs import MERGE, SEGMENT, JobProof, JobStore, payload_job, tree_dag
     from linen.network.proofs import make_system
     from linen.network.scheduler import JobFailed, ProofScheduler
+    from linen.network.service import dag_to_json
+    from linen.network.tree_service import prove_remotely
 
     spec = {"system": "bb", "zk_dir": str(settings.zk_dir), "threads": settings.zk_threads, "segment_project": None}
     system = make_system(spec)
@@ -110,20 +112,33 @@ def schedule_tree(settings, segments: list, given: list[TreeProof]) -> TreeProof
     payloads: dict = {}
     leaves = [payload_job(SEGMENT, keys[SEGMENT], statement.fields(), inputs, payloads, memory=SEGMENT_MEMORY)
               for statement, inputs in segments]
+    given_proofs = []
     for proof in given:  # a proof made before (an execution's top) enters the tree as a done job
         kind = SEGMENT if proof.key.hash.lower() == keys[SEGMENT].lower() else MERGE
         job = payload_job(kind, proof.key.hash, proof.statement.fields(), {"given": proof.proof[:4]}, payloads,
                           memory=MERGE_MEMORY)
-        store.put_proof(JobProof(job.id, tuple(proof.proof), proof.key.hash, "given", proof.seconds))
+        given_proofs.append(JobProof(job.id, tuple(proof.proof), proof.key.hash, "given", proof.seconds))
         leaves.append(job)
     dag = tree_dag(leaves, payloads, keys[MERGE], MERGE_MEMORY, _join_fields)
-    executor = tree_executor(settings, spec)
-    try:
-        top = ProofScheduler(store, system, executor).prove(dag)
-    except JobFailed as exc:
-        raise ZkWitnessRefused(f"no zk proof: {exc}") from None
-    finally:
-        executor.close()
+    if getattr(settings, "executor", "local") == "network":  # `linen prover network` and its workers
+        tree = {**dag_to_json(dag), "given": [p.to_json() for p in given_proofs]}
+        try:
+            top = prove_remotely(settings.network_admin, tree)
+        except InvalidInput as exc:
+            raise ZkWitnessRefused(f"no zk proof: {exc}") from None
+        reason = system.verify(dag.jobs[dag.top], top)  # never trust the network's word for it
+        if reason is not None:
+            raise ZkWitnessRefused(f"the proof network's top proof is refused: {reason}")
+    else:
+        for proof in given_proofs:
+            store.put_proof(proof)
+        executor = tree_executor(settings, spec)
+        try:
+            top = ProofScheduler(store, system, executor).prove(dag)
+        except JobFailed as exc:
+            raise ZkWitnessRefused(f"no zk proof: {exc}") from None
+        finally:
+            executor.close()
     job = dag.jobs[dag.top]
     key = system.key(job.kind)  # type: ignore[attr-defined]
     return TreeProof(Range.from_fields(list(job.statement)), list(top.words), key, top.seconds)
