@@ -153,7 +153,9 @@ class RemoteWorker:
             try:
                 answer = self.client.call("prover_heartbeat", self._auth(leaseId=lease["leaseId"]))
             except RpcCallFailed as exc:
-                if exc.data == "LEASE_GONE":
+                if exc.data in ("LEASE_GONE", "UNKNOWN_WORKER", "SUSPENDED"):  # the lease is not ours any more
+                    if exc.data == "UNKNOWN_WORKER":
+                        self._session = None  # the coordinator restarted: say hello again
                     return False
                 log.info("%s: heartbeat: %s", self.name, exc)
                 continue
