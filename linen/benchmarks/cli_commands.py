@@ -111,14 +111,17 @@ COMMANDS = (blob_density, l1_costs, bridge_latency, hostile, zk, zk_finality)  #
 @click.option("--q", type=float, default=0.2, show_default=True, help="Fault rate per attempt.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--repeats", type=int, default=3, show_default=True, help="Runs of each fault case (medians).")
+@click.option("--parts", default="overhead,faults,simulator", show_default=True,
+              help="Which parts to run; the others are kept from the JSON file.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/prover_network.json"),
               show_default=True)
-def prover_network(scale, segments, widths, executors, fault_segments, fault_workers, q, seed, repeats, out) -> None:  # type: ignore[no-untyped-def]
+def prover_network(scale, segments, widths, executors, fault_segments, fault_workers, q, seed, repeats, parts,  # type: ignore[no-untyped-def]
+                   out) -> None:
     """The scheduler's executors at W = 1..8, and q = 0.2 faults: Linen's speculation vs static 1:4."""
     from linen.benchmarks.prover_network import run
 
     run(out, scale, segments, [int(w) for w in widths.split(",")], executors.split(","), fault_segments,
-        fault_workers, q, seed, repeats)
+        fault_workers, q, seed, repeats, tuple(parts.split(",")))
 
 
 def register(group: click.Group) -> None:

@@ -209,27 +209,81 @@ def simulator_table(segment_s: float, merge_s: float) -> list[dict]:
     return rows
 
 
+WHOLESUM_SEGMENTS, WHOLESUM_SEGMENT_S = 168, 249.0  # a 90M-cycle program in 2^19-cycle segments, old laptop
+LINEA_BLOCK_S = 300.0  # Linea proves a 30M-gas block in 5 minutes (Wholesum's "Linea-sized L2")
+SWEEP_NODES = (1, 10, 100, 168, 840, 1000, 10_000)
+SWEEP_Q = (0.0, 0.2, 0.5, 0.8)
+
+
+def simulator_sweep(segment_s: float, merge_s: float) -> dict:
+    """Wholesum's tree (168 segments of 249 s, merges as dear as Linen measures them relative to a
+    segment) on 1 to 10,000 nodes, static 1:4 against Linen's scheme with backups; then ten such
+    trees at once on 10,000 nodes (the ten-L2s claim), with merges free (Wholesum's count) and costed."""
+    merge = WHOLESUM_SEGMENT_S * merge_s / segment_s
+    costed = JobCosts(WHOLESUM_SEGMENT_S, merge)
+    rows = []
+    for nodes in SWEEP_NODES:
+        for q in SWEEP_Q:
+            static = simulate(WHOLESUM_SEGMENTS, nodes, costed, q, "static", replicas=5, seed=1)
+            linen = simulate(WHOLESUM_SEGMENTS, nodes, costed, q, "speculative", seed=1, backup=0.5)
+            rows.append({"nodes": nodes, "q": q,
+                         "static_1_4": {"latency_s": round(static.latency_s, 1), "work_x": round(static.work_ratio, 2)},
+                         "linen": {"latency_s": round(linen.latency_s, 1), "work_x": round(linen.work_ratio, 2)}})
+    claim = []
+    for merges, costs in (("free", JobCosts(WHOLESUM_SEGMENT_S, 0.0)), ("costed", costed)):
+        for q in (0.0, 0.2, 0.8):
+            for scheme in ("static", "speculative"):
+                o = simulate(WHOLESUM_SEGMENTS, 10_000, costs, q, scheme, replicas=5, seed=1, trees=10,
+                             backup=0.5 if scheme == "speculative" else 0.0)
+                # ten L2s each proving a block every 5 minutes need 10 trees' work per 300 s
+                utilization = o.work_s / (10_000 * LINEA_BLOCK_S)
+                claim.append({"merges": merges, "q": q, "scheme": "static 1:4" if scheme == "static" else "linen",
+                              "latency_s": round(o.latency_s, 1), "work_node_s": round(o.work_s),
+                              "utilization_per_5_min": round(utilization, 3),
+                              # carried: the nodes keep pace with ten blocks per 5 minutes (trees pipelined);
+                              # latency is then the finality delay, within one block time or not
+                              "carried": utilization <= 1.0, "within_block_time": o.latency_s <= LINEA_BLOCK_S})
+    return {"segments": WHOLESUM_SEGMENTS, "segment_s": WHOLESUM_SEGMENT_S, "merge_s": round(merge, 1),
+            "sweep": rows, "ten_l2s": claim}
+
+
 def run(out: Path, scale: float, segments: int, widths: list[int], executors: list[str], fault_segments: int,
-        fault_workers: int, q: float, seed: int, repeats: int) -> dict:
+        fault_workers: int, q: float, seed: int, repeats: int, parts: tuple[str, ...] = ("overhead", "faults",
+                                                                                        "simulator")) -> dict:
     segment_s, merge_s = measured_costs()
     system = SimulatedProofs(round(segment_s * scale, 4), round(merge_s * scale, 4))
-    print(f"simulated jobs: segment {system.segment_s} s, merge {system.merge_s} s "
-          f"({scale} x the zk benchmark's {segment_s} s and {merge_s} s)")
-    print(f"overhead: a tree of {segments} segments")
-    rows = overhead(system, segments, widths, executors)
-    print(f"faults: a tree of {fault_segments} segments on {fault_workers} network workers, q = {q}")
-    summary = faults(system, fault_segments, fault_workers, q, seed, repeats)
-    for label, s in summary.items():
-        print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f} "
-              f"(x{s['work_ratio_to_no_backups']:.2f} of the fault-free run without backups)")
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    rows = previous.get("overhead", [])
+    summary = previous.get("faults", {})
+    if "overhead" in parts or "faults" in parts:
+        print(f"simulated jobs: segment {system.segment_s} s, merge {system.merge_s} s "
+              f"({scale} x the zk benchmark's {segment_s} s and {merge_s} s)")
+    if "overhead" in parts:
+        print(f"overhead: a tree of {segments} segments")
+        rows = overhead(system, segments, widths, executors)
+    if "faults" in parts:
+        print(f"faults: a tree of {fault_segments} segments on {fault_workers} network workers, q = {q}")
+        summary = faults(system, fault_segments, fault_workers, q, seed, repeats)
+        for label, s in summary.items():
+            print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f} "
+                  f"(x{s['work_ratio_to_no_backups']:.2f} of the fault-free run without backups)")
+        summary = {"segments": fault_segments, "workers": fault_workers, "q": q, "seed": seed, **summary}
+    sweep = previous.get("simulator", {})
+    if "simulator" in parts:
+        sweep = simulator_sweep(segment_s, merge_s)
+        for row in sweep["ten_l2s"]:
+            print(f"  ten L2s on 10,000 nodes, merges {row['merges']}, q={row['q']}, {row['scheme']:10s}: "
+                  f"latency {row['latency_s']:8.1f} s, {row['utilization_per_5_min']:.2f} of the nodes' 5 minutes"
+                  f"{'  carried' if row['carried'] else '  NOT carried'}")
     result = {
         "date": date.today().isoformat(),
         "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count(),
                     "load_average": list(__import__("os").getloadavg())},
         "jobs": {"segment_s": system.segment_s, "merge_s": system.merge_s, "scale": scale},
         "overhead": rows,
-        "faults": {"segments": fault_segments, "workers": fault_workers, "q": q, "seed": seed, **summary},
+        "faults": summary,
         "simulator_wholesum": simulator_table(segment_s, merge_s),
+        "simulator": sweep,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -119,17 +119,19 @@ def _static(run: _Run, job: _Job, replicas: int):
                 return
 
 
-def _speculative(run: _Run, job: _Job, straggler_factor: float):
+def _speculative(run: _Run, job: _Job, straggler_factor: float, backup: float = 0.0):
     yield from run.wait_children(job)
     duration = run.costs.draw(job.kind, run.rng)
     run.ideal += duration
     median = run.costs.segment_s if job.kind == "segment" else run.costs.merge_s
     cancelled = run.env.event()
     running = [run.env.process(run.attempt(job.kind, duration, cancelled))]
+    # the copy: at straggler_factor x median, or (backup > 0) at backup x median if a node is idle then
     straggling = run.env.timeout(straggler_factor * median)  # from when the job is issued
+    backing = run.env.timeout(backup * median) if backup > 0 else None
     speculated = median <= 0
     while True:
-        timers = [] if speculated else [straggling]
+        timers = [] if speculated else [straggling] + ([backing] if backing is not None else [])
         finished = yield run.env.any_of(running + timers)
         valid = [p for p in running if p in finished and finished[p]]
         if valid:
@@ -143,14 +145,22 @@ def _speculative(run: _Run, job: _Job, straggler_factor: float):
         if timers and timers[0] in finished:  # a straggler: one speculative copy
             speculated = True
             running.append(run.env.process(run.attempt(job.kind, run.costs.draw(job.kind, run.rng), cancelled)))
+        elif backing is not None and backing in finished:
+            backing = None
+            if run.nodes.count < run.nodes.capacity and not run.nodes.queue:  # an idle node backs it up
+                speculated = True
+                running.append(run.env.process(run.attempt(job.kind, run.costs.draw(job.kind, run.rng), cancelled)))
 
 
 def simulate(segments: int, nodes: int, costs: JobCosts, q: float = 0.0, scheme: str = "speculative",
-             replicas: int = 1, straggler_factor: float = 1.5, seed: int = 0, trees: int = 1) -> Outcome:
+             replicas: int = 1, straggler_factor: float = 1.5, seed: int = 0, trees: int = 1,
+             backup: float = 0.0) -> Outcome:
     """Prove `trees` trees of `segments` leaves at once on `nodes` nodes; the slowest tree's latency.
 
     scheme "static" hands every job to `replicas` nodes (1:k replication is replicas = k + 1);
-    "speculative" to one, re-issuing failures and speculating on stragglers.
+    "speculative" to one, re-issuing failures and speculating on stragglers, and with `backup` > 0
+    also copying a job still running at `backup` x its median when a node is idle (the scheduler's
+    backups; it uses 0.5).
     """
     if scheme not in ("static", "speculative"):
         raise ValueError(f"scheme {scheme!r}: static or speculative")
@@ -163,7 +173,7 @@ def simulate(segments: int, nodes: int, costs: JobCosts, q: float = 0.0, scheme:
         root, jobs = _tree(segments)
         for job in jobs:  # leaves first, so every child's event exists before its parent waits
             job.done = env.process(_static(run, job, replicas) if scheme == "static"
-                                   else _speculative(run, job, straggler_factor))
+                                   else _speculative(run, job, straggler_factor, backup))
         roots.append(root)
     env.run(until=env.all_of([r.done for r in roots]))
     return Outcome(env.now, run.work, run.ideal, run.attempts)

@@ -42,3 +42,14 @@ def test_a_tree_of_linens_measured_jobs():
     assert simulate(4, 1, costs).latency_s == pytest.approx(4 * 31.1 + 3 * 25.7)
     with pytest.raises(ValueError, match="q, the share"):
         simulate(4, 1, costs, q=1.0)
+
+
+def test_backups_on_idle_nodes_cut_the_latency_faults_add():
+    costs = JobCosts(segment_s=249.0, merge_s=259.0)
+    plain = simulate(168, 840, costs, q=0.2, seed=1)
+    backed = simulate(168, 840, costs, q=0.2, seed=1, backup=0.5)
+    assert backed.latency_s < plain.latency_s
+    assert backed.work_ratio < 2.5  # a copy per job at most, stopped once the other is valid
+    # with the nodes busy there is little to back up with: only the narrow top of the tree gets copies
+    assert simulate(64, 8, costs, seed=1).work_ratio == 1.0
+    assert 1.0 < simulate(64, 8, costs, seed=1, backup=0.5).work_ratio < 1.05
