@@ -110,7 +110,6 @@ class CoordinatorCounts:
     later: int = 0
     refused: int = 0
     suspended: int = 0
-    bad_requests: int = 0
     work_s: float = 0.0  # seconds workers held leases: every attempt's time, wasted ones included
     per_worker_refusals: dict[str, str] = field(default_factory=dict)
 

@@ -289,14 +289,6 @@ class DaskExecutor:
         out.dask_future = task  # type: ignore[attr-defined]
         return out
 
-    def worker_of(self, future: Future) -> str | None:
-        """The address of the worker that ran (or runs) the attempt."""
-        task = getattr(future, "dask_future", None)
-        if task is None:
-            return None
-        who = self.client.who_has([task]).get(task.key)
-        return who[0] if who else None
-
     def cancel(self, future: Future) -> None:
         task = getattr(future, "dask_future", None)
         if task is not None:

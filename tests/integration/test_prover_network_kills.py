@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ from pathlib import Path
 from linen.network.jobs import MERGE, SEGMENT, JobStore, payload_job, tree_dag
 from linen.network.proofs import SimulatedProofs
 from linen.network.service import dag_to_json
+from linen.ports import free_port
 
 SEGMENT_S, MERGE_S = 0.4, 0.2
 SYSTEM = SimulatedProofs(SEGMENT_S, MERGE_S)
 LINEN = [sys.executable, "-m", "linen.cli"]
 SIM = ["--simulate", f"{SEGMENT_S}:{MERGE_S}"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_coordinator(tree: Path, store: Path, out: Path, port: int) -> subprocess.Popen:

@@ -12,8 +12,9 @@ from linen.errors import InvalidInput
 from linen.network.jobs import MERGE, SEGMENT, JobStore, payload_job, tree_dag
 from linen.network.service import dag_to_json
 from linen.network.tree_service import prove_remotely
+from linen.ports import free_port
 from linen.rpc.client import RpcCallFailed, RpcClient
-from tests.integration.test_prover_network_kills import LINEN, SIM, SYSTEM, free_port, start_worker
+from tests.integration.test_prover_network_kills import LINEN, SIM, SYSTEM, start_worker
 
 
 def start_service(store, port: int, admin_port: int) -> subprocess.Popen:  # type: ignore[no-untyped-def]
