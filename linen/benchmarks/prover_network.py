@@ -62,10 +62,17 @@ def make_tree(system: SimulatedProofs, segments: int) -> ProofDag:
     return tree_dag(leaves, payloads, keys[MERGE], 0, lambda a, b: (a[0], b[1]))
 
 
+def system_args(spec: dict) -> list[str]:
+    """The `linen prover worker` options that make the proof system `spec` describes."""
+    if spec["system"] == "sim":
+        return ["--simulate", f"{spec['segment_s']}:{spec['merge_s']}"]
+    return ["--zk-dir", spec["zk_dir"], "--threads", str(spec["threads"])]
+
+
 class WorkerFleet:
     """`linen prover worker` processes against a coordinator; an exited one is replaced by a new one."""
 
-    def __init__(self, url: str, system: SimulatedProofs, size: int, faults: FaultPlan | None) -> None:
+    def __init__(self, url: str, system, size: int, faults: FaultPlan | None) -> None:  # type: ignore[no-untyped-def]
         self.url, self.system, self.faults = url, system, faults
         self.procs: list[subprocess.Popen] = []
         self.started = 0
@@ -78,7 +85,7 @@ class WorkerFleet:
     def _start(self) -> subprocess.Popen:
         self.started += 1
         args = [sys.executable, "-m", "linen.cli", "prover", "worker", "--coordinator", self.url, "--memory", "4GiB",
-                "--name", f"bench-{self.started}", "--simulate", f"{self.system.segment_s}:{self.system.merge_s}"]
+                "--name", f"bench-{self.started}", *system_args(self.system.spec)]
         if self.faults is not None and self.faults.q > 0:
             args += ["--faults", f"{self.faults.q}:{self.faults.seed * 1000 + self.started}"]
         return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -268,6 +275,12 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
             print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f} "
                   f"(x{s['work_ratio_to_no_backups']:.2f} of the fault-free run without backups)")
         summary = {"segments": fault_segments, "workers": fault_workers, "q": q, "seed": seed, **summary}
+    real = previous.get("real", {})
+    if "real" in parts:
+        from linen.benchmarks.prover_network_real import real_tree
+
+        print("real bb jobs: the 64-transfer tree, one bb thread per worker")
+        real = {"date": date.today().isoformat(), **real_tree(64)}
     sweep = previous.get("simulator", {})
     if "simulator" in parts:
         sweep = simulator_sweep(segment_s, merge_s)
@@ -282,6 +295,7 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
         "jobs": {"segment_s": system.segment_s, "merge_s": system.merge_s, "scale": scale},
         "overhead": rows,
         "faults": summary,
+        "real": real,
         "simulator_wholesum": simulator_table(segment_s, merge_s),
         "simulator": sweep,
     }

@@ -9,6 +9,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
+pub mod honk;
+mod honk_py;
 mod lzss;
 mod mimc;
 mod poseidon2;
@@ -345,6 +347,7 @@ fn linen_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mimc_bls12_377_round_constants, m)?)?;
     m.add_class::<LzssSizer>()?;
     srs_py::register(m)?;
+    honk_py::register(m)?;
     // Force the lazily derived MiMC constants now, so the first hash is not slower than the rest.
     let _ = &*mimc::CONSTANTS;
     Ok(())
