@@ -2,7 +2,8 @@
 proof scheduler, one bb thread per worker, on W = 1 and 2 local workers and on 2 network workers.
 
 Each run starts from an empty store (nothing is reused between runs), every proof is checked by
-`BbProofs.verify` before it is stored, and the top proof is checked again at the end. The ideal
+`BbProofs.verify` before it is stored, and the top proof is checked again at the end. After each
+run every stored proof is verified again, timed, by Linen's verifier and by bb's partial check. The ideal
 makespan on W workers is the simulator's at q = 0 with the W = 1 run's median segment and merge
 times, so efficiency = ideal / measured shows the scheduler's cost on jobs of real length.
 """
@@ -73,14 +74,26 @@ def _one_run(system, dag: ProofDag, executor_name: str, workers: int, zk_dir: Pa
                 server.stop()
             executor.close()
         assert system.verify(dag.jobs[dag.top], top) is None, "the top proof does not verify"
-        seconds = {SEGMENT: [], MERGE: []}
+        seconds: dict[str, list[float]] = {SEGMENT: [], MERGE: []}
+        checks: dict[str, list[float]] = {"native_ms": [], "bb_s": []}
         for job in dag.jobs.values():
             proof = store.proof(job.id)
-            if proof is not None:
-                seconds[job.kind].append(proof.seconds)
+            if proof is None:
+                continue
+            seconds[job.kind].append(proof.seconds)
+            words = b"".join(bytes.fromhex(w[2:]) for w in proof.words)
+            public = b"".join(f.to_bytes(32, "big") for f in job.statement)
+            t0 = time.perf_counter()
+            assert system.verify_native(job.kind, words, public) is None
+            t1 = time.perf_counter()
+            assert system.verify_with_bb(job.kind, words, public) is None
+            checks["native_ms"].append((t1 - t0) * 1000)
+            checks["bb_s"].append(time.perf_counter() - t1)
     return {"executor": executor_name, "workers": workers, "latency_s": round(wall, 1),
             "segment_s_median": round(statistics.median(seconds[SEGMENT]), 1),
-            "merge_s_median": round(statistics.median(seconds[MERGE]), 1), **scheduler.stats.to_json()}
+            "merge_s_median": round(statistics.median(seconds[MERGE]), 1),
+            "verify_native_ms_median": round(statistics.median(checks["native_ms"]), 2),
+            "verify_bb_s_median": round(statistics.median(checks["bb_s"]), 2), **scheduler.stats.to_json()}
 
 
 def real_tree(batch: int = 64, runs: tuple[tuple[str, int], ...] = (("local", 1), ("local", 2), ("network", 2)),
@@ -99,7 +112,8 @@ def real_tree(batch: int = 64, runs: tuple[tuple[str, int], ...] = (("local", 1)
         row = _one_run(system, dag, name, workers, zk_dir)
         rows.append(row)
         print(f"  real bb, {name:8s} W={workers}: {row['latency_s']:7.1f} s (segment {row['segment_s_median']} s, "
-              f"merge {row['merge_s_median']} s)", flush=True)
+              f"merge {row['merge_s_median']} s); verify: Linen's {row['verify_native_ms_median']} ms, "
+              f"bb's partial check {row['verify_bb_s_median']} s", flush=True)
     base = rows[0]
     costs = JobCosts(base["segment_s_median"], base["merge_s_median"])
     for row in rows:

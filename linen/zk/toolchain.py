@@ -10,8 +10,9 @@ Traps this module guards against (measured with bb 5.0.0, see docs/zk-toolchain.
 - `bb verify` checks the final pairing against the canonical Aztec [x]_2 compiled into bb, not the
   G2 of the `-c` directory, so it rejects every proof made under Linen's SRS ("UltraVerifier:
   verification failed at pairing check"). Proofs for the EVM are checked by their Solidity verifier
-  with the SRS's [tau]_2 patched in (`solidity_verifier`); `verify` is kept for proofs under the
-  canonical setup and for the sumcheck part (`native_checks`).
+  with the SRS's [tau]_2 patched in (`solidity_verifier`), and every proof by Linen's own verifier
+  (`verify_native`, linen/zk/honk.py); `verify` is kept for proofs under the canonical setup and
+  for the sumcheck part (`native_checks`).
 - `write_vk`, `prove` and `verify` must use the same `-t` target; `write_vk` needs the SRS to hold
   the circuit's dyadic size in points, and a ZK `prove` at least max(dyadic size, 512) (the masking
   polynomials of the small-subgroup IPA); with fewer, bb tries to download more and fails
@@ -356,6 +357,15 @@ class Toolchain:
                 return False
             raise
         return True
+
+    def verify_native(self, vk: Path, proof_dir: Path, target: str = "evm") -> str | None:
+        """Linen's own verifier (linen/zk/honk.py) against this SRS's [tau]_2: None if the proof in
+        `proof_dir` holds, else why not. Milliseconds, and it checks the pairing bb's verify cannot."""
+        from linen.zk import honk
+
+        proof_dir = Path(proof_dir)
+        return honk.verify(self._target(target), Path(vk).read_bytes(), (proof_dir / "proof").read_bytes(),
+                           (proof_dir / "public_inputs").read_bytes(), (self.crs_dir / "bn254_g2.dat").read_bytes())
 
     def native_checks(self, vk: Path, proof_dir: Path, target: str = "evm") -> dict[str, bool]:
         """bb verify -v's intermediate verdicts: sumcheck and the reduction to the pairing check hold

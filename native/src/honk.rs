@@ -810,8 +810,7 @@ pub fn verify(flavor: Flavor, vk: &VerificationKey, proof_bytes: &[u8], public_b
     // A padded (noir-recursive) proof is a sumcheck over all 25 variables, the circuit's
     // polynomials extended by zero: every round is a real round.
     let rounds = flavor.rounds(vk.log_n);
-    let log_n = rounds;
-    let expected = flavor.proof_words(log_n);
+    let expected = flavor.proof_words(vk.log_n);
     if words.len() != expected {
         return Err(format!("the proof is {} words, this vk's proofs are {expected}", words.len()));
     }
@@ -826,9 +825,9 @@ pub fn verify(flavor: Flavor, vk: &VerificationKey, proof_bytes: &[u8], public_b
         eta: ch.eta, beta: ch.beta, gamma: ch.gamma,
         public_inputs_delta: public_inputs_delta(vk, &public, ch.beta, ch.gamma)?,
     };
-    check_sumcheck(&proof, &ch, &rp, log_n)?;
-    let (mut p0, mut p1) = shplemini(&proof, vk, &ch, log_n)?;
-    check_libra_consistency(&proof, &ch, log_n)?;
+    check_sumcheck(&proof, &ch, &rp, rounds)?;
+    let (mut p0, mut p1) = shplemini(&proof, vk, &ch, rounds)?;
+    check_libra_consistency(&proof, &ch, rounds)?;
     if let Some((q0, q1)) = pairing_points(&proof)? {
         // fold the proof's own pairing points in: P = sep * P_shplemini + P_proof
         let (a0, a1) = (p0.into_affine(), p1.into_affine());

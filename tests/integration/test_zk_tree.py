@@ -149,6 +149,27 @@ def test_segments_merges_root_verified_on_anvil(tmp_path):
     assert top.statement.final_root == int.from_bytes(final_root, "big")
     print(f"merges: {m12.seconds:.1f} s, {top.seconds:.1f} s")
 
+    # Linen's own verifier (linen/zk/honk.py): every proof of the tree holds for its key and statement
+    # under this SRS's [tau]_2 (the merges' proofs carry their children's pairing points), and not
+    # for another key or statement.
+    from linen.zk import honk
+
+    g2 = (tmp_path / "srs" / "bn254_g2.dat").read_bytes()
+    vks = {p1.key.hash: tc.write_vk(prover.segment, "noir-recursive").read_bytes(),
+           m12.key.hash: tc.write_vk(prover.merge, "noir-recursive").read_bytes()}
+
+    def native(p, vk=None, statement=None):  # type: ignore[no-untyped-def]
+        data = b"".join(int(w, 16).to_bytes(32, "big") for w in p.proof)
+        public = b"".join(f.to_bytes(32, "big") for f in (statement or p.statement).fields())
+        return honk.verify("noir-recursive", vk or vks[p.key.hash], data, public, g2)
+
+    for made in (p1, p2, p3, m12, top):
+        assert native(made) is None
+    assert native(foreign, vk=vks[p1.key.hash]) is not None  # a K=2 proof against the K=1 key
+    assert native(p1, statement=p2.statement) is not None
+    assert native(m12, vk=vks[p1.key.hash]) is not None
+    assert native(top, statement=m12.statement) is not None
+
     # The root: the aggregation's two blobs end at the proven root; the genesis shnarf opens to the parent.
     zero = bytes(32)
     last_shnarf = compute_shnarf(zero, zero, genesis_root, zero, zero)
@@ -203,6 +224,9 @@ def test_segments_merges_root_verified_on_anvil(tmp_path):
         assert not call_verify(w3, verifier, build, tampered, words).accepted
         another = [(public_input ^ 1).to_bytes(32, "big"), *words[1:]]
         assert not call_verify(w3, verifier, build, proof, another).accepted
+        root_vk = tc.write_vk(prover.root, "evm").read_bytes()
+        for p, pi in ((proof, words), (tampered, words), (proof, another)):  # Linen's verdict = L1's
+            assert (honk.verify("evm", root_vk, p, pi, g2) is None) == call_verify(w3, verifier, build, p, pi).accepted
 
         # The rollup's proof type 1: ZkRootVerifier fixes the key hashes and the chain id around bb's verifier.
         from web3.exceptions import ContractLogicError
