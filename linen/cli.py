@@ -133,7 +133,7 @@ def _describe(node, devnet_file: Path | None, devnet=None) -> None:  # type: ign
         network = getattr(devnet.pipeline, "prover_network", None)
         if network is not None:  # `linen prover worker --coordinator URL` joins it
             info["prover"]["coordinator"] = network.url
-            click.echo(f"prover network {network.url}  ({len(network.workers)} workers; more join with "
+            click.echo(f"prover network {network.url}  ({len(network.workers.procs)} workers; more join with "
                        f"linen prover worker --coordinator {network.url} --zk-dir {devnet.config.data_dir / 'zk'})")
         postman = getattr(devnet.pipeline, "postman", None)
         if postman is not None:

@@ -25,10 +25,7 @@ from __future__ import annotations
 import json
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -36,6 +33,7 @@ from pathlib import Path
 from linen.network.coordinator import ProofCoordinator
 from linen.network.executors import DaskExecutor, LocalExecutor
 from linen.network.faults import FaultPlan
+from linen.network.fleet import WorkerSupervisor
 from linen.network.jobs import MERGE, SEGMENT, JobStore, ProofDag, payload_job, tree_dag
 from linen.network.proofs import SimulatedProofs
 from linen.network.scheduler import ProofScheduler, Speculation
@@ -62,47 +60,9 @@ def make_tree(system: SimulatedProofs, segments: int) -> ProofDag:
     return tree_dag(leaves, payloads, keys[MERGE], 0, lambda a, b: (a[0], b[1]))
 
 
-def system_args(spec: dict) -> list[str]:
-    """The `linen prover worker` options that make the proof system `spec` describes."""
-    if spec["system"] == "sim":
-        return ["--simulate", f"{spec['segment_s']}:{spec['merge_s']}"]
-    return ["--zk-dir", spec["zk_dir"], "--threads", str(spec["threads"])]
-
-
-class WorkerFleet:
-    """`linen prover worker` processes against a coordinator; an exited one is replaced by a new one."""
-
-    def __init__(self, url: str, system, size: int, faults: FaultPlan | None) -> None:  # type: ignore[no-untyped-def]
-        self.url, self.system, self.faults = url, system, faults
-        self.procs: list[subprocess.Popen] = []
-        self.started = 0
-        self._stop = threading.Event()
-        for _ in range(size):
-            self.procs.append(self._start())
-        self._keeper = threading.Thread(target=self._keep, daemon=True)
-        self._keeper.start()
-
-    def _start(self) -> subprocess.Popen:
-        self.started += 1
-        args = [sys.executable, "-m", "linen.cli", "prover", "worker", "--coordinator", self.url, "--memory", "4GiB",
-                "--name", f"bench-{self.started}", *system_args(self.system.spec)]
-        if self.faults is not None and self.faults.q > 0:
-            args += ["--faults", f"{self.faults.q}:{self.faults.seed * 1000 + self.started}"]
-        return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def _keep(self) -> None:
-        while not self._stop.wait(0.05):
-            for i, proc in enumerate(self.procs):
-                if proc.poll() is not None:
-                    self.procs[i] = self._start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._keeper.join(5)
-        for proc in self.procs:
-            proc.kill()
-        for proc in self.procs:
-            proc.wait(10)
+def start_fleet(url: str, system, size: int, faults: FaultPlan | None) -> WorkerSupervisor:  # type: ignore[no-untyped-def]
+    """`linen prover worker` processes; a crashed or suspended one is replaced at once (churn)."""
+    return WorkerSupervisor(url, system.spec, size, "4GiB", "bench", faults, poll_s=0.05)
 
 
 def _wait_for_workers(coordinator: ProofCoordinator, n: int, timeout: float = 120.0) -> None:
@@ -144,7 +104,7 @@ def overhead(system: SimulatedProofs, segments: int, widths: list[int], executor
                 with tempfile.TemporaryDirectory() as tmp:
                     coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=10.0)
                     server = serve_coordinator(coordinator)
-                    fleet = WorkerFleet(server.url, system, w, None)
+                    fleet = start_fleet(server.url, system, w, None)
                     try:
                         _wait_for_workers(coordinator, w)
                         result = run_once(coordinator, system, dag, spec)
@@ -163,7 +123,8 @@ def overhead(system: SimulatedProofs, segments: int, widths: list[int], executor
     return rows
 
 
-def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed: int, repeats: int) -> dict:
+def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed: int, repeats: int,
+           backup: float = Speculation.backup) -> dict:
     dag = make_tree(system, segments)
     prior = {SEGMENT: system.segment_s, MERGE: system.merge_s}
     runs: dict[str, list[dict]] = {}
@@ -174,11 +135,11 @@ def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed:
             with tempfile.TemporaryDirectory() as tmp:
                 coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=max(0.6, 2 * system.merge_s))
                 server = serve_coordinator(coordinator)
-                fleet = WorkerFleet(server.url, system, workers, FaultPlan(rate, seed + r))
+                fleet = start_fleet(server.url, system, workers, FaultPlan(rate, seed + r))
                 try:
                     _wait_for_workers(coordinator, workers)
                     spec = Speculation(prior=prior, factor=0 if replicas > 0 else 1.5,
-                                       backup=0.0 if replicas < 0 else 0.5)
+                                       backup=0.0 if replicas < 0 else backup)
                     result = run_once(coordinator, system, dag, spec, max(replicas, 0))
                     result["workers_started"] = fleet.started
                     result["coordinator"] = coordinator.status([{}])["counts"]

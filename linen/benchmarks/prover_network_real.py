@@ -55,11 +55,11 @@ def _one_run(system, dag: ProofDag, executor_name: str, workers: int, zk_dir: Pa
         if executor_name == "local":
             executor = LocalExecutor(system.spec, workers)
         else:
-            from linen.benchmarks.prover_network import WorkerFleet, _wait_for_workers
+            from linen.benchmarks.prover_network import _wait_for_workers, start_fleet
 
             executor = ProofCoordinator(JobStore(Path(tmp) / "coordinator"), system, lease_s=60.0)
             server = serve_coordinator(executor)
-            fleet = WorkerFleet(server.url, system, workers, None)
+            fleet = start_fleet(server.url, system, workers, None)
             _wait_for_workers(executor, workers, timeout=600)
         # no speculative copies: with W <= 2 and jobs of a minute a copy only takes a core from a job
         scheduler = ProofScheduler(store, system, executor, Speculation(factor=0, backup=0))

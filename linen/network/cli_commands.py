@@ -16,13 +16,17 @@ from linen.network.faults import FaultPlan
 
 
 def _spec(zk_dir: Path | None, threads: int, simulate: str | None) -> dict:
+    from linen.network.proofs import bb_spec, sim_spec
+
     if simulate:
-        segment_s, merge_s = (float(x) for x in simulate.split(":"))
-        return {"system": "sim", "segment_s": segment_s, "merge_s": merge_s, "sigma": 0.0,
-                "secret": "linen-simulated-proofs"}
+        try:
+            segment_s, merge_s = (float(x) for x in simulate.split(":"))
+        except ValueError:
+            raise click.UsageError(f"--simulate takes SEGMENT_S:MERGE_S, not {simulate!r}") from None
+        return sim_spec(segment_s, merge_s)
     if zk_dir is None:
         raise click.UsageError("give --zk-dir (real bb proofs) or --simulate SEGMENT_S:MERGE_S")
-    return {"system": "bb", "zk_dir": str(zk_dir), "threads": threads, "segment_project": None}
+    return bb_spec(zk_dir, threads)
 
 
 def _faults(text: str | None) -> FaultPlan:

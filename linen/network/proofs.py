@@ -35,6 +35,25 @@ from linen.network.jobs import MERGE, SEGMENT, Job, JobProof
 
 WORD_HEX = 66  # "0x" + 64 hex digits
 SIM_WORDS = 8
+SIM_SECRET = "linen-simulated-proofs"
+
+
+def bb_spec(zk_dir: Path | str, threads: int = 1, segment_project: Path | str | None = None) -> dict:
+    """The spec of `BbProofs` (what a worker process needs to make the same proof system)."""
+    return {"system": "bb", "zk_dir": str(zk_dir), "threads": int(threads),
+            "segment_project": str(segment_project) if segment_project else None}
+
+
+def sim_spec(segment_s: float, merge_s: float, sigma: float = 0.0, secret: str = SIM_SECRET) -> dict:
+    """The spec of `SimulatedProofs`."""
+    return {"system": "sim", "segment_s": segment_s, "merge_s": merge_s, "sigma": sigma, "secret": secret}
+
+
+def worker_options(spec: dict) -> list[str]:
+    """The `linen prover worker` options that make the proof system `spec` describes."""
+    if spec["system"] == "sim":
+        return ["--simulate", f"{spec['segment_s']}:{spec['merge_s']}"]
+    return ["--zk-dir", spec["zk_dir"], "--threads", str(spec["threads"])]
 
 
 class ProofSystem(Protocol):
@@ -76,12 +95,11 @@ class SimulatedProofs:
     segment_s: float
     merge_s: float
     sigma: float = 0.0
-    secret: str = "linen-simulated-proofs"
+    secret: str = SIM_SECRET
 
     @property
     def spec(self) -> dict:
-        return {"system": "sim", "segment_s": self.segment_s, "merge_s": self.merge_s, "sigma": self.sigma,
-                "secret": self.secret}
+        return sim_spec(self.segment_s, self.merge_s, self.sigma, self.secret)
 
     def keys(self) -> dict[str, str]:
         return {kind: "0x" + hashlib.sha256(f"{self.secret}/{kind}/key".encode()).hexdigest()
@@ -140,8 +158,7 @@ class BbProofs:
 
     @property
     def spec(self) -> dict:
-        return {"system": "bb", "zk_dir": str(self.zk_dir), "threads": self.threads,
-                "segment_project": str(self.segment_project) if self.segment_project else None}
+        return bb_spec(self.zk_dir, self.threads, self.segment_project)
 
     def keys(self) -> dict[str, str]:
         return {kind: key.hash for kind, key in self._keys.items()}
@@ -221,7 +238,7 @@ def _cached(spec_items: tuple) -> ProofSystem:
     spec = dict(spec_items)
     if spec.get("system") == "sim":
         return SimulatedProofs(float(spec["segment_s"]), float(spec["merge_s"]), float(spec.get("sigma", 0.0)),
-                               str(spec.get("secret", "linen-simulated-proofs")))
+                               str(spec.get("secret", SIM_SECRET)))
     if spec.get("system") == "bb":
         project = spec.get("segment_project")
         return BbProofs(Path(spec["zk_dir"]), int(spec.get("threads", 1)), Path(project) if project else None)

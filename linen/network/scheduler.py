@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from linen.errors import InvalidInput
 from linen.network.jobs import Job, JobProof, JobStore, ProofDag
@@ -194,15 +194,17 @@ class ProofScheduler:
                 failures[job.id] += 1
                 self.stats.reasons.append(f"{job.kind} {job.id[:10]}: {reason}")
                 if reason.startswith("JobRefused"):  # the inputs, not the worker: no retry helps
-                    for other in running:
-                        self.executor.cancel(other)
-                    raise JobFailed(f"{job.kind} job {job.id}: {reason}")
+                    self._give_up(running, f"{job.kind} job {job.id}: {reason}")
                 log.info("attempt at %s job %s failed: %s", job.kind, job.id[:10], reason)
                 if failures[job.id] >= self.max_failures:
-                    for other in running:
-                        self.executor.cancel(other)
-                    raise JobFailed(f"{job.kind} job {job.id} failed {failures[job.id]} times; last: {reason}")
+                    self._give_up(running, f"{job.kind} job {job.id} failed {failures[job.id]} times; last: {reason}")
         return done[dag.top]
+
+    def _give_up(self, running: dict[Future, _Attempt], why: str) -> NoReturn:
+        """Stop every running attempt and fail the tree."""
+        for other in running:
+            self.executor.cancel(other)
+        raise JobFailed(why)
 
     def _check(self, job: Job, future: Future) -> str | None:
         try:

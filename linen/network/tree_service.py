@@ -94,8 +94,10 @@ class TreeService:
         if not isinstance(params, list) or len(params) != 1 or not isinstance(params[0], dict):
             raise InvalidParams("prover_treeResult takes one object parameter: {top}")
         top = params[0].get("top")
+        if not isinstance(top, str) or len(top) > 130:
+            raise InvalidParams("prover_treeResult: top must be the tree's top job id, a 0x-hex string")
         with self._lock:
-            tree = self._trees.get(top) if isinstance(top, str) else None
+            tree = self._trees.get(top)
         if tree is None:
             return {"top": top, "state": "unknown"}
         answer: dict = {"top": top, "state": tree.state}

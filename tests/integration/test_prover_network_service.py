@@ -48,6 +48,13 @@ def test_trees_are_proven_through_the_service_and_survive_its_kill(tmp_path) -> 
             RpcClient(admin).call("prover_submitTree", "junk")
         with pytest.raises(RpcCallFailed, match="not a proof tree"):
             RpcClient(admin).call("prover_submitTree", {"jobs": [{"kind": "segment"}], "top": "0x"})
+        # prover_treeResult from a hostile client: refused or unknown, and the service goes on
+        with pytest.raises(RpcCallFailed, match="not found|does not exist|Method"):
+            RpcClient(url).call("prover_treeResult", {"top": "0x00"})
+        for bad in ("junk", [1], {"top": {"a": 1}}, {"top": 7}, {"top": None}, {"top": "0x" + "f" * 10_000}, {}):
+            with pytest.raises(RpcCallFailed, match="one object parameter|top must be"):
+                RpcClient(admin).call("prover_treeResult", bad)
+        assert RpcClient(admin).call("prover_treeResult", {"top": "0x" + "ab" * 32})["state"] == "unknown"
 
         small = make_tree(2, offset=100)
         assert prove_remotely(admin, dag_to_json(small), timeout_s=60).job == small.top

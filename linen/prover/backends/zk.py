@@ -100,12 +100,12 @@ def schedule_tree(settings, segments: list, given: list[TreeProof]) -> TreeProof
     """One proof of `segments` (statement, circuit inputs) or of `given` proofs (already made,
     merged in order), run on the executor `[prover] executor` names."""
     from linen.network.jobs import MERGE, SEGMENT, JobProof, JobStore, payload_job, tree_dag
-    from linen.network.proofs import make_system
+    from linen.network.proofs import bb_spec, make_system
     from linen.network.scheduler import JobFailed, ProofScheduler
     from linen.network.service import dag_to_json
     from linen.network.tree_service import prove_remotely
 
-    spec = {"system": "bb", "zk_dir": str(settings.zk_dir), "threads": settings.zk_threads, "segment_project": None}
+    spec = bb_spec(settings.zk_dir, settings.zk_threads)
     system = make_system(spec)
     keys = system.keys()
     store = JobStore(Path(settings.zk_dir) / "store")
