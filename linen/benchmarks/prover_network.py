@@ -204,7 +204,7 @@ def simulator_sweep(segment_s: float, merge_s: float) -> dict:
     for nodes in SWEEP_NODES:
         for q in SWEEP_Q:
             static = simulate(WHOLESUM_SEGMENTS, nodes, costed, q, "static", replicas=5, seed=1)
-            linen = simulate(WHOLESUM_SEGMENTS, nodes, costed, q, "speculative", seed=1, backup=0.5)
+            linen = simulate(WHOLESUM_SEGMENTS, nodes, costed, q, "speculative", seed=1, backup=Speculation.backup)
             rows.append({"nodes": nodes, "q": q,
                          "static_1_4": {"latency_s": round(static.latency_s, 1), "work_x": round(static.work_ratio, 2)},
                          "linen": {"latency_s": round(linen.latency_s, 1), "work_x": round(linen.work_ratio, 2)}})
@@ -213,7 +213,7 @@ def simulator_sweep(segment_s: float, merge_s: float) -> dict:
         for q in (0.0, 0.2, 0.8):
             for scheme in ("static", "speculative"):
                 o = simulate(WHOLESUM_SEGMENTS, 10_000, costs, q, scheme, replicas=5, seed=1, trees=10,
-                             backup=0.5 if scheme == "speculative" else 0.0)
+                             backup=Speculation.backup if scheme == "speculative" else 0.0)
                 # ten L2s each proving a block every 5 minutes need 10 trees' work per 300 s
                 utilization = o.work_s / (10_000 * LINEA_BLOCK_S)
                 claim.append({"merges": merges, "q": q, "scheme": "static 1:4" if scheme == "static" else "linen",

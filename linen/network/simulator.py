@@ -160,7 +160,7 @@ def simulate(segments: int, nodes: int, costs: JobCosts, q: float = 0.0, scheme:
     scheme "static" hands every job to `replicas` nodes (1:k replication is replicas = k + 1);
     "speculative" to one, re-issuing failures and speculating on stragglers, and with `backup` > 0
     also copying a job still running at `backup` x its median when a node is idle (the scheduler's
-    backups; it uses 0.5).
+    backups; it uses Speculation.backup, 0.3).
     """
     if scheme not in ("static", "speculative"):
         raise ValueError(f"scheme {scheme!r}: static or speculative")

@@ -158,13 +158,19 @@ def test_segments_merges_root_verified_on_anvil(tmp_path):
     vks = {p1.key.hash: tc.write_vk(prover.segment, "noir-recursive").read_bytes(),
            m12.key.hash: tc.write_vk(prover.merge, "noir-recursive").read_bytes()}
 
-    def native(p, vk=None, statement=None):  # type: ignore[no-untyped-def]
+    def native(p, vk=None, statement=None, fields=None):  # type: ignore[no-untyped-def]
         data = b"".join(int(w, 16).to_bytes(32, "big") for w in p.proof)
-        public = b"".join(f.to_bytes(32, "big") for f in (statement or p.statement).fields())
+        fields = fields if fields is not None else (statement or p.statement).fields()
+        public = b"".join(f.to_bytes(32, "big") for f in fields)
         return honk.verify("noir-recursive", vk or vks[p.key.hash], data, public, g2)
 
     for made in (p1, p2, p3, m12, top):
         assert native(made) is None
+    for made in (p1, m12):  # each public input changed by one
+        fields = list(made.statement.fields())
+        for i in range(len(fields)):
+            changed = [*fields[:i], (fields[i] + 1) % (1 << 253), *fields[i + 1:]]
+            assert native(made, fields=changed) is not None, f"public input {i} of {len(fields)}"
     assert native(foreign, vk=vks[p1.key.hash]) is not None  # a K=2 proof against the K=1 key
     assert native(p1, statement=p2.statement) is not None
     assert native(m12, vk=vks[p1.key.hash]) is not None
