@@ -4,12 +4,12 @@
 the scheduler's process), each building its proof system once. A slot thread per process hands it
 one attempt at a time over a pipe and waits; if the process dies mid-job the attempt fails with
 `WorkerCrashed` and a fresh process takes the slot; a cancelled or overdue attempt is ended by
-killing its process. Injected faults (`FaultPlan`) are drawn and carried out inside the process.
+killing its process (its bb dies with it: linen/zk/tool_process.py). Injected faults (`FaultPlan`) are drawn and carried out inside the process.
 
 `DaskExecutor` submits each attempt to a Dask cluster (a `LocalCluster` by default, or an
 operator's scheduler by address): a job needing memory asks for that much of the workers' `MEMORY`
 resource, so it lands only on a worker started with at least as much; Dask retries a task whose
-worker died.
+worker died, and a cancelled task that is running is stopped through a cluster-wide Event it watches.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from linen.network.faults import FaultPlan, apply
 from linen.network.jobs import Job, JobProof
 from linen.network.proofs import make_system
+from linen.zk.tool_process import cancel_on
 
 log = logging.getLogger("linen.network.executors")
 _POLL_S = 0.02
@@ -224,16 +225,45 @@ class LocalExecutor:
         return None
 
 
-def _dask_attempt(spec: dict, plan_json: dict, job_json: dict, payload: dict, children_json: list) -> dict:
-    """A Dask task: one attempt on whichever worker Dask chose (its name is the worker's address)."""
-    from distributed import get_worker
+def _dask_attempt(spec: dict, plan_json: dict, job_json: dict, payload: dict, children_json: list,
+                  cancel_name: str | None = None) -> dict:
+    """A Dask task: one attempt on whichever worker Dask chose (its name is the worker's address).
+
+    Dask does not stop a running task it cancels, so the task watches the cluster-wide Event
+    `cancel_name` and kills its own bb when the executor sets it: the worker's one thread is free
+    for the next job at once instead of after a proof nobody wants."""
+    from distributed import Event, get_client, get_worker
 
     job = Job.from_json(job_json)
     children = [(Job.from_json(j), JobProof.from_json(p)) for j, p in children_json]
     worker = get_worker().address
     attempt = int(time.time_ns() % 1_000_000)  # Dask retries re-run the task: each run draws afresh
-    proof = prove_attempt(spec, FaultPlan.from_json(plan_json), worker, job, payload, children, attempt, None)
+    give_up, finished = threading.Event(), threading.Event()
+    if cancel_name is not None:
+        threading.Thread(target=_watch_cancel, args=(Event(cancel_name, client=get_client()), give_up, finished), daemon=True,
+                         name=f"cancel-{cancel_name}").start()
+    try:
+        with cancel_on(give_up):
+            proof = prove_attempt(spec, FaultPlan.from_json(plan_json), worker, job, payload, children, attempt,
+                                  None)
+    finally:
+        finished.set()
     return proof.to_json()
+
+
+def _watch_cancel(cluster_event, give_up: threading.Event, finished: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    while not finished.is_set():
+        try:
+            if cluster_event.wait(timeout=0.5):
+                give_up.set()
+                return
+        except Exception as exc:  # the scheduler is gone: the task's own result will fail too
+            log.info("cancel watch: %s", exc)
+            return
+
+
+def _cancel_name(key: str) -> str:
+    return f"linen-cancel-{key}"
 
 
 class DaskExecutor:
@@ -272,10 +302,10 @@ class DaskExecutor:
 
     def submit(self, job: Job, payload: dict, children: Sequence[tuple[Job, JobProof]], attempt: int) -> Future:
         resources = {"MEMORY": job.memory} if job.memory else None
+        key = f"{job.kind}-{job.id[2:18]}-{attempt}"
         task = self.client.submit(_dask_attempt, self.spec, self.faults.to_json(), job.to_json(), payload,
-                                  [(j.to_json(), p.to_json()) for j, p in children],
-                                  resources=resources, retries=self.retries, pure=False,
-                                  key=f"{job.kind}-{job.id[2:18]}-{attempt}")
+                                  [(j.to_json(), p.to_json()) for j, p in children], _cancel_name(key),
+                                  resources=resources, retries=self.retries, pure=False, key=key)
         out: Future = Future()
 
         def settle(done) -> None:  # type: ignore[no-untyped-def]
@@ -290,8 +320,17 @@ class DaskExecutor:
         return out
 
     def cancel(self, future: Future) -> None:
+        """Cancel the task and, if it is running, stop it (the Event its task watches; one small
+        entry on the scheduler per cancelled attempt)."""
+        from distributed import Event
+
         task = getattr(future, "dask_future", None)
         if task is not None:
+            if task.status == "pending":
+                try:
+                    Event(_cancel_name(task.key), client=self.client).set()
+                except Exception as exc:  # the cluster is going away: nothing left to stop
+                    log.info("cancel %s: %s", task.key, exc)
             task.cancel()
         future.cancel()
 

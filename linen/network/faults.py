@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from linen.network.jobs import Job, JobProof
+from linen.zk.tool_process import attempt_sleep
 
 KINDS = ("crash", "hang", "slow3", "slow10", "garbage", "other-job", "other-key")
 LIES = frozenset({"garbage", "other-job", "other-key"})
@@ -64,7 +65,7 @@ def apply(fault: str | None, job: Job, honest: Callable[[], JobProof], expected_
         start = time.monotonic()
         proof = honest()
         elapsed = time.monotonic() - start
-        time.sleep(elapsed * (3 if fault == "slow3" else 10) - elapsed)
+        attempt_sleep(elapsed * (3 if fault == "slow3" else 10) - elapsed)
         return proof
     proof = honest()
     if fault == "garbage":

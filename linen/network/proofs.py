@@ -23,7 +23,6 @@ import os
 import random
 import secrets
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +31,7 @@ from typing import Protocol
 
 from linen.errors import InvalidInput
 from linen.network.jobs import MERGE, SEGMENT, Job, JobProof
+from linen.zk.tool_process import attempt_sleep
 
 WORD_HEX = 66  # "0x" + 64 hex digits
 SIM_WORDS = 8
@@ -121,7 +121,7 @@ class SimulatedProofs:
             if reason:
                 raise InvalidInput(f"child {child.id}: {reason}")
         seconds = self.seconds(job)
-        time.sleep(seconds)
+        attempt_sleep(seconds)  # the prover's run time; a given-up attempt stops, as bb is killed
         salt = "0x" + secrets.token_hex(32)  # like a ZK proof, two proofs of one job differ
         words = (self.digest(job.key, job.statement, salt), salt) + ("0x" + "00" * 32,) * (SIM_WORDS - 2)
         return JobProof(job.id, words, job.key, prover, seconds)

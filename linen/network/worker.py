@@ -21,6 +21,7 @@ from linen.network.faults import FaultPlan
 from linen.network.jobs import Job, JobProof, canonical_hash
 from linen.network.proofs import make_system
 from linen.rpc.client import RpcCallFailed, RpcClient, RpcUnreachable
+from linen.zk.tool_process import cancel_on
 
 log = logging.getLogger("linen.network.worker")
 
@@ -106,11 +107,13 @@ class RemoteWorker:
         frozen = self.faults.draw(job.id, attempt, self.name) == "hang"
         outcome: dict = {}
         done = threading.Event()
+        give_up = threading.Event()
 
         def prove() -> None:
             try:
-                outcome["proof"] = prove_attempt(self.spec, self.faults, self.name, job, payload, children,
-                                                 attempt, self._last)
+                with cancel_on(give_up):  # its bb is killed the moment the attempt is given up
+                    outcome["proof"] = prove_attempt(self.spec, self.faults, self.name, job, payload, children,
+                                                     attempt, self._last)
             except Exception as exc:  # reported below, like a refusal
                 outcome["error"] = exc
             done.set()
@@ -121,9 +124,11 @@ class RemoteWorker:
             self.report.errors += 1
             return True
         if not self._heartbeat_until(lease, done):
-            log.info("%s: job %s was proven by another worker: dropped", self.name, job.id[:10])
+            give_up.set()  # the cores go to the next job, not to a proof nobody wants
+            log.info("%s: job %s was proven by another worker or its lease is gone: dropped", self.name,
+                     job.id[:10])
             self.report.refused += 1
-            return True  # the proving thread is abandoned; its result is not wanted
+            return True
         done.wait()
         if "error" in outcome:
             raise RpcCallFailed("prove", str(outcome["error"]))

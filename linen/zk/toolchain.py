@@ -18,6 +18,8 @@ Traps this module guards against (measured with bb 5.0.0, see docs/zk-toolchain.
   polynomials of the small-subgroup IPA); with fewer, bb tries to download more and fails
   (SrsTooSmall).
 - bb reads `BB_VERIFY_CRS` and `CRS_PATH` from the environment; both are removed from its environment.
+- bb and node run through `run_tool` (linen/zk/tool_process.py): a given-up attempt, a timeout or
+  the death of the process that started them kills them, so no bb outlives the job it was for.
 
 Compiled programs are cached under `<cache>/circuits/` by a hash of the circuit's sources (with its
 path dependencies) and the noir_wasm version; verification keys under `<cache>/vk/` by program hash,
@@ -43,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from linen.tools import node_modules
+from linen.zk.tool_process import ToolTimedOut, run_tool
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOIR_SCRIPT = ROOT / "tools" / "noir_circuit.mjs"
@@ -239,10 +242,11 @@ class Toolchain:
         if node is None:
             raise ToolMissing("node is not on PATH: install Node 20 and run `./run setup`")
         _package_version("@noir-lang/noir_wasm")
-        return subprocess.run(
-            [node, str(NOIR_SCRIPT), *args], input=stdin, capture_output=True, text=True, timeout=self.timeout,
-            cwd=ROOT, env={**os.environ, "NODE_PATH": str(node_modules())},
-        )
+        try:
+            return run_tool([node, str(NOIR_SCRIPT), *args], input=stdin, timeout=self.timeout, cwd=ROOT,
+                            env={**os.environ, "NODE_PATH": str(node_modules())})
+        except ToolTimedOut as exc:
+            raise ToolchainError(str(exc)) from exc
 
     def compile(self, project: Path) -> Circuit:
         """The compiled program of the Noir project at `project`, compiled at most once per source version."""
@@ -283,8 +287,8 @@ class Toolchain:
         cmd = [str(self.bb), *args, *(["-c", str(self.crs_dir)] if crs else [])]
         started = time.monotonic()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout, env=env)
-        except subprocess.TimeoutExpired as exc:
+            proc = run_tool(cmd, timeout=self.timeout, env=env)
+        except ToolTimedOut as exc:
             raise ToolchainError(f"bb {args[0]} did not finish in {self.timeout:.0f} s") from exc
         run = BbRun(cmd, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started)
         if check_witness and BUILDER_FAILURE in run.output:

@@ -1,9 +1,12 @@
 """The proof scheduler with real bb proofs: a K=1 tree on two local worker processes, each proof
-checked by `BbProofs.verify` (bb's sumcheck and reduction), and that check refusing forgeries."""
+checked by `BbProofs.verify` (Linen's verifier), that check refusing forgeries, and a given-up
+attempt's bb killed with it."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +64,36 @@ def test_a_real_tree_through_the_scheduler_and_what_bb_verify_refuses(tmp_path) 
     merge = dag.jobs[dag.top]
     assert system.verify(merge, dataclasses.replace(proof, job=merge.id, key=merge.key)) is not None  # another vk
     assert system.verify(merge, top) is None
+
+    # an attempt given up mid-proof takes its bb with it: the worker process is killed, and so is bb
+    executor = LocalExecutor(system.spec, workers=1)
+    try:
+        running = executor.submit(segment, payloads[segment.inputs_hash], [], 9)
+        deadline = time.monotonic() + 300
+        while not _bb_processes(tmp_path):
+            assert time.monotonic() < deadline and not running.done(), "bb never started"
+            time.sleep(0.05)
+        executor.cancel(running)
+        deadline = time.monotonic() + 10
+        while _bb_processes(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _bb_processes(tmp_path), "bb outlived the attempt it was proving"
+    finally:
+        executor.close()
+
+
+def _bb_processes(under: Path) -> list[int]:
+    """Running bb processes working in `under` (their -c SRS directory is there); zombies excluded."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if state != "Z" and argv and Path(argv[0].decode(errors="replace")).name == "bb" \
+                and any(str(under).encode() in a for a in argv):
+            found.append(int(entry.name))
+    return found

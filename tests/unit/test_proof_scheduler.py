@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -201,3 +202,27 @@ def test_the_executor_settings_are_checked() -> None:
         load_prover_settings(None, {"executor": "cloud"})
     with pytest.raises(ConfigError, match="at least 1"):
         load_prover_settings(None, {"executor-workers": 0})
+
+
+def test_a_cancelled_running_dask_task_stops_and_frees_its_worker(tmp_path) -> None:
+    """Dask leaves a cancelled task running; Linen's stops it, so the next job need not wait a minute."""
+    slow = SimulatedProofs(60.0, 60.0)
+    executor = DaskExecutor(slow.spec, workers=1)
+    try:
+        payloads: dict = {}
+        keys = slow.keys()
+        first = payload_job(SEGMENT, keys[SEGMENT], (0, 1), {"i": 0}, payloads)
+        running = executor.submit(first, payloads[first.inputs_hash], [], 0)
+        deadline = time.monotonic() + 30
+        while not any(executor.client.processing().values()):
+            assert time.monotonic() < deadline, "the task never started"
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside its 60 s proof
+        executor.cancel(running)
+        started = time.monotonic()
+        # the single worker's one thread must be free: a 60 s job would still hold it
+        quick = executor.client.submit(lambda: 1 + 1, pure=False)
+        assert quick.result(timeout=10) == 2
+        assert time.monotonic() - started < 10
+    finally:
+        executor.close()

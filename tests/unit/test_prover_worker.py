@@ -1,0 +1,49 @@
+"""`linen prover worker`'s loop: an attempt it gives up stops proving at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from linen.network.coordinator import ProofCoordinator
+from linen.network.jobs import SEGMENT, JobStore, payload_job
+from linen.network.proofs import SimulatedProofs, make_system, sim_spec
+from linen.network.service import serve_coordinator
+from linen.network.worker import RemoteWorker
+
+GIB = 2**30
+
+
+def _proving_threads(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"{name}-prove" and t.is_alive()]
+
+
+def test_a_job_proven_by_another_worker_is_dropped_and_its_proving_stops(tmp_path):
+    spec = sim_spec(60.0, 60.0)  # an attempt that would hold the worker for a minute
+    system = make_system(spec)
+    assert isinstance(system, SimulatedProofs)
+    coordinator = ProofCoordinator(JobStore(tmp_path), system, lease_s=1.5)
+    server = serve_coordinator(coordinator)
+    try:
+        payloads: dict = {}
+        job = payload_job(SEGMENT, system.keys()[SEGMENT], (0, 1), {"i": 0}, payloads)
+        future = coordinator.submit(job, payloads[job.inputs_hash], [], 0)
+        worker = RemoteWorker(server.url, spec, 4 * GIB, "slow", timeout_s=10)
+        worker.hello()
+        stepped = threading.Thread(target=worker.step)
+        stepped.start()
+        deadline = time.monotonic() + 10
+        while not _proving_threads("slow") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _proving_threads("slow"), "the worker never started proving"
+        coordinator.cancel(future)  # what the scheduler does once another attempt has won
+        started = time.monotonic()
+        stepped.join(10)
+        assert not stepped.is_alive() and worker.report.refused == 1
+        while _proving_threads("slow") and time.monotonic() - started < 5:
+            time.sleep(0.02)
+        assert not _proving_threads("slow"), "the given-up attempt is still proving"
+        assert time.monotonic() - started < 5
+    finally:
+        coordinator.close()
+        server.stop()
