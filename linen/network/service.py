@@ -15,13 +15,18 @@ from pathlib import Path
 from linen.jsonfile import write_json_atomically
 from linen.network.coordinator import ProofCoordinator
 from linen.network.jobs import Job, JobStore, ProofDag
+from linen.network.metrics import coordinator_metrics
 from linen.network.proofs import make_system
 from linen.network.scheduler import ProofScheduler, Speculation
+from linen.observe.metrics import Metrics
 from linen.rpc.service_http import ServiceBackend, ThreadedRpcServer
 
 
-def serve_coordinator(coordinator: ProofCoordinator, host: str = "127.0.0.1", port: int = 0) -> ThreadedRpcServer:
-    backend = ServiceBackend(lambda: {"status": "ok", **coordinator.status([{}])})
+def serve_coordinator(coordinator: ProofCoordinator, host: str = "127.0.0.1", port: int = 0,
+                      metrics: Metrics | None = None) -> ThreadedRpcServer:
+    """The worker protocol on host:port, with /health (the coordinator's status) and /metrics."""
+    backend = ServiceBackend(lambda: {"status": "ok", **coordinator.status([{}])},
+                             metrics or coordinator_metrics(coordinator))
     server = ThreadedRpcServer(backend, host, port, registry=coordinator.registry(), name="proof-coordinator")
     server.start()
     return server

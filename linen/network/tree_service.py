@@ -116,10 +116,12 @@ class TreeService:
 def run_tree_service(service: TreeService, host: str, port: int, admin_host: str, admin_port: int,
                      on_listening: Callable[[str, str], None], stop: threading.Event) -> None:
     """Serve the worker protocol on host:port and the admin methods on admin_host:admin_port until `stop`."""
+    from linen.network.metrics import coordinator_metrics
     from linen.network.service import serve_coordinator
 
-    public = serve_coordinator(service.coordinator, host, port)
-    admin = ThreadedRpcServer(ServiceBackend(lambda: {"status": "ok", **service.coordinator.status([{}])}),
+    metrics = coordinator_metrics(service.coordinator)  # one registry, served on both ports
+    public = serve_coordinator(service.coordinator, host, port, metrics)
+    admin = ThreadedRpcServer(ServiceBackend(lambda: {"status": "ok", **service.coordinator.status([{}])}, metrics),
                               admin_host, admin_port, registry=service.admin_registry(), name="tree-admin")
     admin.start()
     on_listening(public.url, admin.url)

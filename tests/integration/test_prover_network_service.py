@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -58,6 +60,14 @@ def test_trees_are_proven_through_the_service_and_survive_its_kill(tmp_path) -> 
 
         small = make_tree(2, offset=100)
         assert prove_remotely(admin, dag_to_json(small), timeout_s=60).job == small.top
+        for port_url in (url, admin):  # /health and /metrics on both ports, from one registry
+            text = urllib.request.urlopen(port_url + "/metrics", timeout=10).read().decode()
+            accepted = next(line for line in text.splitlines()
+                            if line.startswith('linen_prover_network_proofs_total{outcome="accepted"} '))
+            assert float(accepted.rsplit(" ", 1)[1]) >= len(small.jobs)
+            assert 'linen_prover_network_workers{state="active"} 2.0' in text
+            health = json.loads(urllib.request.urlopen(port_url + "/health", timeout=10).read())
+            assert health["status"] == "ok" and health["counts"]["accepted"] >= len(small.jobs)
 
         dag = make_tree(12)
         results: dict = {}

@@ -83,6 +83,36 @@ def test_an_honest_worker_pulls_fetches_proves_and_is_accepted(net) -> None:  # 
                                                            proof=list(proof.words))), "LEASE_GONE")
 
 
+def _metric(text: str, line_start: str) -> float:
+    return float(next(line for line in text.splitlines() if line.startswith(line_start + " ")).rsplit(" ", 1)[1])
+
+
+def test_health_and_metrics_show_workers_offers_leases_and_outcomes(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, _, url = net
+    leaves, _, _ = offer(coordinator, 2)
+    honest, liar = hello(client, "honest"), hello(client, "liar")
+    good = client.call("prover_getJob", auth(honest))
+    bad = client.call("prover_getJob", auth(liar))
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    assert _metric(text, 'linen_prover_network_workers{state="active"}') == 2
+    assert _metric(text, "linen_prover_network_leases") == 2 and _metric(text, "linen_prover_network_offers") == 0
+    by_id = {job.id: job for job in leaves}
+    proof = SYSTEM.prove(by_id[good["job"]["id"]], {}, [], "honest")
+    client.call("prover_submitProof", auth(honest, leaseId=good["leaseId"], job=proof.job, proof=list(proof.words)))
+    lie = SYSTEM.prove(by_id[bad["job"]["id"]], {}, [], "liar")
+    words = ["0x" + "11" * 32, *lie.words[1:]]
+    refused(lambda: client.call("prover_submitProof", auth(liar, leaseId=bad["leaseId"], job=lie.job, proof=words)))
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    assert _metric(text, 'linen_prover_network_proofs_total{outcome="accepted"}') == 1
+    assert _metric(text, 'linen_prover_network_proofs_total{outcome="refused"}') == 1
+    assert _metric(text, 'linen_prover_network_workers{state="suspended"}') == 1
+    assert _metric(text, "linen_prover_network_suspensions_total") == 1
+    assert _metric(text, "linen_prover_network_leases_given_total") == 2
+    assert _metric(text, "linen_prover_network_leases") == 0  # the liar's attempt failed: the scheduler's to re-offer
+    health = orjson.loads(urllib.request.urlopen(url + "/health", timeout=10).read())
+    assert health["status"] == "ok" and health["suspended"] == 1 and health["counts"]["accepted"] == 1
+
+
 @pytest.mark.parametrize("bad, match", [
     ({"protocol": "linen-prover/0"}, "protocol must be"),
     ({"memory": -1}, "memory must be"),
