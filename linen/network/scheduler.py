@@ -54,7 +54,9 @@ class Speculation:
     """When a running attempt is a straggler: past `factor` times the `quantile` of its kind's measured
     times (`prior` seconds until `min_samples` are measured); it gets a copy. Past `abandon` times
     that, it is given up (cancelled and counted failed) even without room for a copy: a hung worker
-    never holds a job for ever. `factor` 0 turns both off."""
+    never holds a job for ever. Each attempt of a job given up doubles that allowance for the job's
+    next ones, so a prior that is too short costs a few tries, not the tree. `factor` 0 turns both
+    off."""
 
     quantile: float = 0.9
     factor: float = 1.5
@@ -146,6 +148,7 @@ class ProofScheduler:
         self.max_failures = max_failures
         self.replicas = replicas
         self.stats = Stats()
+        self._abandoned: dict[str, int] = defaultdict(int)  # attempts given up, by job id
 
     def _stored(self, dag: ProofDag) -> dict[str, JobProof]:
         done = {}
@@ -247,9 +250,13 @@ class ProofScheduler:
         for future, attempt in list(running.items()):
             deadline = self.speculation.deadline(attempt.job.kind)
             ran = _ran(attempt, now)
-            if deadline is not None and ran > self.speculation.abandon * deadline:
+            # each attempt of a job given up doubles the next one's allowance: a machine slower than
+            # the prior (or loaded) gets there in a few tries instead of being given up for ever
+            allowance = self.speculation.abandon * (2 ** self._abandoned[attempt.job.id])
+            if deadline is not None and ran > allowance * deadline:
                 self.executor.cancel(future)
                 del running[future]
+                self._abandoned[attempt.job.id] += 1
                 per_job[attempt.job.id] -= 1
                 self.stats.failed += 1
                 self.stats.work_s += ran

@@ -226,3 +226,24 @@ def test_a_cancelled_running_dask_task_stops_and_frees_its_worker(tmp_path) -> N
         assert time.monotonic() - started < 10
     finally:
         executor.close()
+
+
+def test_a_prior_far_too_short_costs_a_few_abandoned_tries_not_the_tree(tmp_path) -> None:
+    """Jobs take 0.4 s where the prior says 0.02 s (a loaded machine, a slower worker): each attempt
+    given up doubles the next one's allowance, so every job is proven (before, it was given up at
+    the same point for ever)."""
+    slow = SimulatedProofs(0.4, 0.4)
+    keys = slow.keys()
+    payloads: dict = {}
+    leaves = [payload_job(SEGMENT, keys[SEGMENT], (i, i + 1), {"segment": i}, payloads) for i in range(2)]
+    dag = tree_dag(leaves, payloads, keys[MERGE], 0, lambda a, b: (a[0], b[1]))
+    executor = LocalExecutor(slow.spec, workers=2)
+    try:
+        scheduler = ProofScheduler(JobStore(tmp_path), slow, executor,
+                                   Speculation(prior={SEGMENT: 0.02, MERGE: 0.02}, backup=0.0))
+        top = scheduler.prove(dag)
+    finally:
+        executor.close()
+    assert slow.verify(dag.jobs[dag.top], top) is None
+    abandoned = [r for r in scheduler.stats.reasons if "abandoned" in r]
+    assert len(abandoned) >= 3, scheduler.stats.reasons  # the prior's allowance was too short at first
