@@ -4,7 +4,8 @@
 the scheduler's process), each building its proof system once. A slot thread per process hands it
 one attempt at a time over a pipe and waits; if the process dies mid-job the attempt fails with
 `WorkerCrashed` and a fresh process takes the slot; a cancelled or overdue attempt is ended by
-killing its process (its bb dies with it: linen/zk/tool_process.py). Injected faults (`FaultPlan`) are drawn and carried out inside the process.
+killing its process (its bb dies with it: linen/zk/tool_process.py). Injected faults (`FaultPlan`)
+are drawn and carried out inside the process.
 
 `DaskExecutor` submits each attempt to a Dask cluster (a `LocalCluster` by default, or an
 operator's scheduler by address): a job needing memory asks for that much of the workers' `MEMORY`
@@ -240,7 +241,8 @@ def _dask_attempt(spec: dict, plan_json: dict, job_json: dict, payload: dict, ch
     attempt = int(time.time_ns() % 1_000_000)  # Dask retries re-run the task: each run draws afresh
     give_up, finished = threading.Event(), threading.Event()
     if cancel_name is not None:
-        threading.Thread(target=_watch_cancel, args=(Event(cancel_name, client=get_client()), give_up, finished), daemon=True,
+        watched = Event(cancel_name, client=get_client())  # the task thread's client: the watcher has none
+        threading.Thread(target=_watch_cancel, args=(watched, give_up, finished), daemon=True,
                          name=f"cancel-{cancel_name}").start()
     try:
         with cancel_on(give_up):

@@ -22,12 +22,17 @@ from linen.observe.metrics import Metrics
 from linen.rpc.service_http import ServiceBackend, ThreadedRpcServer
 
 
+def coordinator_backend(coordinator: ProofCoordinator, metrics: Metrics | None = None) -> ServiceBackend:
+    """/health (the coordinator's status) and /metrics for a port of the coordinator."""
+    return ServiceBackend(lambda: {"status": "ok", **coordinator.status([{}])},
+                          metrics or coordinator_metrics(coordinator))
+
+
 def serve_coordinator(coordinator: ProofCoordinator, host: str = "127.0.0.1", port: int = 0,
                       metrics: Metrics | None = None) -> ThreadedRpcServer:
-    """The worker protocol on host:port, with /health (the coordinator's status) and /metrics."""
-    backend = ServiceBackend(lambda: {"status": "ok", **coordinator.status([{}])},
-                             metrics or coordinator_metrics(coordinator))
-    server = ThreadedRpcServer(backend, host, port, registry=coordinator.registry(), name="proof-coordinator")
+    """The worker protocol on host:port, with /health and /metrics."""
+    server = ThreadedRpcServer(coordinator_backend(coordinator, metrics), host, port,
+                               registry=coordinator.registry(), name="proof-coordinator")
     server.start()
     return server
 

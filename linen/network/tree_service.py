@@ -26,7 +26,7 @@ from linen.network.jobs import JobProof, JobStore, ProofDag
 from linen.network.proofs import ProofSystem
 from linen.network.scheduler import ProofScheduler, Speculation
 from linen.rpc.client import RpcCallFailed, RpcClient, RpcUnreachable
-from linen.rpc.service_http import ServiceBackend, ThreadedRpcServer
+from linen.rpc.service_http import ThreadedRpcServer
 
 log = logging.getLogger("linen.network.tree_service")
 MAX_TREE_JOBS = 4096
@@ -117,12 +117,12 @@ def run_tree_service(service: TreeService, host: str, port: int, admin_host: str
                      on_listening: Callable[[str, str], None], stop: threading.Event) -> None:
     """Serve the worker protocol on host:port and the admin methods on admin_host:admin_port until `stop`."""
     from linen.network.metrics import coordinator_metrics
-    from linen.network.service import serve_coordinator
+    from linen.network.service import coordinator_backend, serve_coordinator
 
     metrics = coordinator_metrics(service.coordinator)  # one registry, served on both ports
     public = serve_coordinator(service.coordinator, host, port, metrics)
-    admin = ThreadedRpcServer(ServiceBackend(lambda: {"status": "ok", **service.coordinator.status([{}])}, metrics),
-                              admin_host, admin_port, registry=service.admin_registry(), name="tree-admin")
+    admin = ThreadedRpcServer(coordinator_backend(service.coordinator, metrics), admin_host, admin_port,
+                              registry=service.admin_registry(), name="tree-admin")
     admin.start()
     on_listening(public.url, admin.url)
     try:
