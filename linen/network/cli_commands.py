@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from linen.network.faults import FaultPlan
+from linen.network.parent_watch import exit_with_parent
 
 
 def _spec(zk_dir: Path | None, threads: int, simulate: str | None) -> dict:
@@ -66,6 +67,7 @@ def register(prover: click.Group) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+        exit_with_parent(stop)
         name = name or f"{socket.gethostname()}-{os.getpid()}"
         remote = RemoteWorker(url, _spec(zk_dir, threads, simulate), parse_memory(memory), name, _faults(faults))
         click.echo(f"prover worker {name}: pulling from {url}", err=True)
@@ -117,6 +119,7 @@ def register(prover: click.Group) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+        exit_with_parent(stop)
 
         def listening(public: str, admin: str) -> None:
             click.echo(f"proof network: workers {public}, admin {admin}")

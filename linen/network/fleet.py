@@ -3,7 +3,8 @@
 What `linen devnet --proofs zk --prover-workers N` runs. Each is a child process, so killing any of
 them is what killing a machine of a real network is. A supervisor thread starts a new one in the place
 of any that exits: the network on the same ports (its store holds every proof made before the kill),
-a worker under a new name. More workers can join by hand: `linen prover worker --coordinator URL`.
+a worker under a new name. Each child stops when this process dies, even by SIGKILL (parent_watch).
+More workers can join by hand: `linen prover worker --coordinator URL`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from linen.network.faults import FaultPlan
+from linen.network.parent_watch import child_env
 from linen.network.proofs import bb_spec, worker_options
 from linen.ports import free_port
 
@@ -45,10 +47,10 @@ class WorkerSupervisor:
         if self.faults is not None and self.faults.q > 0:  # each new worker its own seed
             args += ["--faults", f"{self.faults.q}:{self.faults.seed * 1000 + self.started}"]
         if self.log_dir is None:
-            return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env())
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{name}.log", "a") as stderr:
-            return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr)
+            return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=stderr, env=child_env())
 
     def _keep(self) -> None:
         while not self._stop.wait(self.poll_s):
@@ -101,7 +103,7 @@ class LocalProverNetwork:
             proc = subprocess.Popen([*LINEN, "network", "--store", str(self.store), "--port", str(self.port),
                                      "--admin-port", str(self.admin_port), "--lease", str(self.lease_s),
                                      "--zk-dir", str(self.zk_dir), "--threads", str(self.threads)],
-                                    stdout=subprocess.PIPE, stderr=stderr, text=True)
+                                    stdout=subprocess.PIPE, stderr=stderr, text=True, env=child_env())
         assert proc.stdout is not None
         line = proc.stdout.readline()  # printed once both ports listen (circuits are compiled before)
         if "proof network" not in line:
