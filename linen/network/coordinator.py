@@ -20,7 +20,9 @@ again and the scheduler re-offers what it still needs.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -32,12 +34,15 @@ from typing import Any
 from linen.errors import InvalidInput, InvalidParams, LimitExceeded, ResourceNotFound
 from linen.network.jobs import Job, JobProof, JobStore, canonical_hash
 from linen.network.proofs import ProofSystem
+from linen.rpc.dispatch import WaitingHandler
 
 PROTOCOL = "linen-prover/1"
 MAX_PROOF_WORDS = 4096
 MAX_KEYS = 64
 MAX_NAME = 64
 MAX_WORKERS = 10_000
+MAX_WAIT_S = 10.0  # the longest a long poll is held, also capped at half a lease
+MAX_WAITERS = 2 * MAX_WORKERS  # long polls held at once; past that they answer at once
 
 
 class Suspended(InvalidInput):
@@ -139,6 +144,7 @@ class ProofCoordinator:
         self._offers: list[_Offer] = []
         self._leases: dict[str, _Lease] = {}
         self._seen_proofs: set[tuple[str, str]] = set()  # (job id, hash of the words): replays are refused
+        self._wakers: set = set()  # the long-polling getJobs' wake-up calls, run when a job is offered
 
     # -- the executor side (the scheduler) --------------------------------------------------------------
 
@@ -156,6 +162,8 @@ class ProofCoordinator:
         future.started_at = None  # type: ignore[attr-defined]  # set when a worker takes a lease of it
         with self._lock:
             self._offers.append(_Offer(future, job, payload, list(children), attempt))
+            for wake in list(self._wakers):
+                wake()
         return future
 
     def cancel(self, future: Future) -> None:
@@ -250,6 +258,7 @@ class ProofCoordinator:
 
     def get_job(self, params: Any) -> dict | None:
         obj = _object(params, "prover_getJob")
+        self._wait_seconds(params, "prover_getJob")  # checked even where it is not waited for (a batch)
         with self._lock:
             worker = self._worker(obj)
             self._expire()
@@ -294,6 +303,7 @@ class ProofCoordinator:
 
     def heartbeat(self, params: Any) -> dict:
         obj = _object(params, "prover_heartbeat")
+        self._wait_seconds(params, "prover_heartbeat")
         with self._lock:
             worker = self._worker(obj)
             self._expire()
@@ -361,9 +371,80 @@ class ProofCoordinator:
                     "offers": len(self._offers), "leases": len(self._leases),
                     "counts": {k: v for k, v in vars(self.counts).items() if k != "per_worker_refusals"}}
 
+    # -- long polls (on the server's event loop: a waiting worker holds no thread) ---------------------
+
+    def _wait_seconds(self, params: Any, method: str) -> float:
+        """The `waitSeconds` a worker asked for (0 if none), capped at MAX_WAIT_S and half a lease."""
+        wait = _object(params, method).get("waitSeconds", 0)
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not math.isfinite(wait) or wait < 0:
+            raise InvalidParams("waitSeconds must be a number of seconds, 0 or more")
+        return min(float(wait), MAX_WAIT_S, self.lease_s / 2)
+
+    async def get_job_waiting(self, params: Any) -> dict | None:
+        """`prover_getJob` with `waitSeconds`: held open until a job this worker can take is offered."""
+        wait = self._wait_seconds(params, "prover_getJob")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            woken = asyncio.Event()
+
+            def wake(woken: asyncio.Event = woken) -> None:
+                try:
+                    loop.call_soon_threadsafe(woken.set)
+                except RuntimeError:  # the server's loop is closed: nobody is waiting any more
+                    pass
+
+            with self._lock:  # listening before looking, so an offer made in between is not missed
+                crowded = len(self._wakers) >= MAX_WAITERS
+                if not crowded:
+                    self._wakers.add(wake)
+            try:
+                lease = self.get_job(params)
+                left = deadline - loop.time()
+                if lease is not None or left <= 0 or crowded:
+                    return lease
+                try:
+                    await asyncio.wait_for(woken.wait(), left)
+                except TimeoutError:
+                    pass
+            finally:
+                with self._lock:
+                    self._wakers.discard(wake)
+
+    async def heartbeat_waiting(self, params: Any) -> dict:
+        """`prover_heartbeat` with `waitSeconds`: renews the lease, then answers as soon as the job is
+        proven by another attempt (so the worker stops at once) or the wait is over."""
+        answer = self.heartbeat(params)
+        wait = self._wait_seconds(params, "prover_heartbeat")
+        if answer["proven"] or wait <= 0:
+            return answer
+        with self._lock:
+            lease = self._leases.get(params[0]["leaseId"])
+        if lease is None:
+            return answer
+        loop = asyncio.get_running_loop()
+        settled = asyncio.Event()
+
+        def on_done(_future: Future) -> None:
+            try:
+                loop.call_soon_threadsafe(settled.set)
+            except RuntimeError:  # the server's loop is closed
+                pass
+
+        lease.offer.future.add_done_callback(on_done)
+        try:
+            await asyncio.wait_for(settled.wait(), wait)
+        except TimeoutError:
+            return answer
+        return self.heartbeat(params)  # proven: this ends the lease and counts its time
+
     def registry(self) -> dict:
-        """The JSON-RPC methods as `(backend, params)` handlers for `RpcServer`."""
+        """The JSON-RPC methods as `(backend, params)` handlers for `RpcServer`; `prover_getJob` and
+        `prover_heartbeat` may long-poll (`waitSeconds`)."""
         methods = {"prover_hello": self.hello, "prover_getJob": self.get_job, "prover_getInputs": self.get_inputs,
                    "prover_getProof": self.get_proof, "prover_heartbeat": self.heartbeat,
                    "prover_submitProof": self.submit_proof, "prover_status": self.status}
-        return {name: (lambda _backend, params, h=handler: h(params)) for name, handler in methods.items()}
+        registry: dict = {name: (lambda _backend, params, h=handler: h(params)) for name, handler in methods.items()}
+        for name, waiting in (("prover_getJob", self.get_job_waiting), ("prover_heartbeat", self.heartbeat_waiting)):
+            registry[name] = WaitingHandler(registry[name], lambda _backend, params, w=waiting: w(params))
+        return registry

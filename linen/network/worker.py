@@ -38,13 +38,14 @@ class WorkerReport:
 
 class RemoteWorker:
     def __init__(self, url: str, spec: dict, memory: int, name: str, faults: FaultPlan | None = None,
-                 poll_s: float = 0.05, timeout_s: float = 60.0) -> None:
+                 poll_s: float = 0.05, timeout_s: float = 60.0, wait_s: float = 5.0) -> None:
         self.client = RpcClient(url, timeout=timeout_s)
         self.spec = spec
         self.memory = memory
         self.name = name
         self.faults = faults or FaultPlan()
         self.poll_s = poll_s
+        self.wait_s = wait_s  # getJob long-polls this long (the coordinator caps it at half a lease)
         self.report = WorkerReport()
         self._session: dict | None = None
         self._attempts = 0
@@ -89,7 +90,7 @@ class RemoteWorker:
 
     def step(self) -> bool:
         """Pull, prove and submit one job; False if none was on offer."""
-        lease = self.client.call("prover_getJob", self._auth())
+        lease = self.client.call("prover_getJob", self._auth(waitSeconds=self.wait_s))
         if lease is None:
             return False
         job = Job.from_json(lease["job"])
@@ -107,6 +108,7 @@ class RemoteWorker:
         frozen = self.faults.draw(job.id, attempt, self.name) == "hang"
         outcome: dict = {}
         done = threading.Event()
+        settled = threading.Event()  # the proof is made, or the lease is lost
         give_up = threading.Event()
 
         def prove() -> None:
@@ -117,19 +119,19 @@ class RemoteWorker:
             except Exception as exc:  # reported below, like a refusal
                 outcome["error"] = exc
             done.set()
+            settled.set()
 
         threading.Thread(target=prove, name=f"{self.name}-prove", daemon=True).start()
         if frozen:  # silent past its lease, then back as if rebooted: the job is lost, the worker pulls again
             time.sleep(2 * float(lease.get("leaseSeconds", 30.0)))
             self.report.errors += 1
             return True
-        if not self._heartbeat_until(lease, done):
+        if not self._heartbeat_until(lease, done, settled):
             give_up.set()  # the cores go to the next job, not to a proof nobody wants
             log.info("%s: job %s was proven by another worker or its lease is gone: dropped", self.name,
                      job.id[:10])
             self.report.refused += 1
             return True
-        done.wait()
         if "error" in outcome:
             raise RpcCallFailed("prove", str(outcome["error"]))
         proof = outcome["proof"]
@@ -149,27 +151,45 @@ class RemoteWorker:
             self.report.later += 1
         return True
 
-    def _heartbeat_until(self, lease: dict, done: threading.Event) -> bool:
-        """Keep the lease while the proof is made; False if the coordinator says the job is proven
-        already or the lease is gone (the attempt is then dropped: its time would be wasted)."""
+    def _heartbeat_until(self, lease: dict, done: threading.Event, settled: threading.Event) -> bool:
+        """Keep the lease while the proof is made; False as soon as the coordinator says the job is
+        proven already or the lease is gone (the attempt is then dropped: its time would be wasted).
+
+        Each heartbeat long-polls (`waitSeconds`), so the coordinator's "proven" comes the moment
+        another attempt wins, not a third of a lease later; the calls run on a thread of their own
+        while this one waits for whichever comes first."""
         every = float(lease.get("leaseSeconds", 30.0)) / 3
         jitter = random.Random(self.name).uniform(0.9, 1.1)
-        while not done.wait(every * jitter):
-            try:
-                answer = self.client.call("prover_heartbeat", self._auth(leaseId=lease["leaseId"]))
-            except RpcCallFailed as exc:
-                if exc.data in ("LEASE_GONE", "UNKNOWN_WORKER", "SUSPENDED"):  # the lease is not ours any more
-                    if exc.data == "UNKNOWN_WORKER":
-                        self._session = None  # the coordinator restarted: say hello again
-                    return False
-                log.info("%s: heartbeat: %s", self.name, exc)
-                continue
-            except RpcUnreachable as exc:  # the submit will say what became of the lease
-                log.info("%s: heartbeat: %s", self.name, exc)
-                continue
-            if answer.get("proven"):
-                return False
-        return True
+        dropped = threading.Event()
+
+        def beat() -> None:
+            while not done.is_set():
+                started = time.monotonic()
+                try:
+                    answer = self.client.call("prover_heartbeat", self._auth(leaseId=lease["leaseId"],
+                                                                             waitSeconds=every * jitter))
+                except RpcCallFailed as exc:
+                    if exc.data in ("LEASE_GONE", "UNKNOWN_WORKER", "SUSPENDED"):  # the lease is not ours any more
+                        if exc.data == "UNKNOWN_WORKER":
+                            self._session = None  # the coordinator restarted: say hello again
+                        break
+                    log.info("%s: heartbeat: %s", self.name, exc)
+                    answer = {}
+                except RpcUnreachable as exc:  # the submit will say what became of the lease
+                    log.info("%s: heartbeat: %s", self.name, exc)
+                    answer = {}
+                if answer.get("proven"):
+                    break
+                # a coordinator that answers at once (an error, or no long poll) is not asked in a loop
+                done.wait(max(0.0, every * jitter - (time.monotonic() - started)))
+            else:
+                return
+            dropped.set()
+            settled.set()
+
+        threading.Thread(target=beat, name=f"{self.name}-heartbeat", daemon=True).start()
+        settled.wait()  # set by the proof's thread when it ends, or above when the lease is lost
+        return not dropped.is_set()
 
 
 def parse_memory(text: str) -> int:

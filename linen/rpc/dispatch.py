@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -66,6 +67,35 @@ def _error_from_exception(request_id: Any, method: str, exc: Exception) -> dict[
     return error_response(request_id, INTERNAL_ERROR, "internal error")
 
 
+class WaitingHandler:
+    """A handler that may keep a request open until it has something to say (a long poll): `waiting`
+    is a coroutine, awaited on the event loop, so a thousand waiting clients hold no thread. Called
+    as a plain handler (in a batch, where one item must not hold up the others) it answers at once."""
+
+    def __init__(self, now: Handler, waiting: Callable[[RpcBackend, list], Awaitable[Any]]) -> None:
+        self.now = now
+        self.waiting = waiting
+
+    def __call__(self, backend: RpcBackend, params: list) -> Any:
+        return self.now(backend, params)
+
+
+@dataclass
+class _Parsed:
+    request_id: Any
+    is_call: bool
+    method: str
+    params: list
+    handler: Handler
+
+    def reply(self, result: Any = None, error: Exception | None = None) -> dict[str, Any] | None:
+        if error is not None:
+            response = _error_from_exception(self.request_id, self.method, error)
+        else:
+            response = {"jsonrpc": "2.0", "id": self.request_id, "result": result}
+        return response if self.is_call else None
+
+
 class Dispatcher:
     """Routes requests to handlers `(backend, params) -> result` by method name."""
 
@@ -80,10 +110,12 @@ class Dispatcher:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
-    async def answer(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA) -> dict[str, Any] | None:
-        """`call`, but EVM-heavy methods run on a worker thread under the EVM deadline; counted in the
-        backend's metrics (when it has them) by method and outcome."""
-        reply = await self._answer(item, extra)
+    async def answer(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA,
+                     single: bool = False) -> dict[str, Any] | None:
+        """`call`, but EVM-heavy methods run on a worker thread under the EVM deadline, and a
+        `WaitingHandler` may hold a `single` request (not a batch item) open; counted in the backend's
+        metrics (when it has them) by method and outcome."""
+        reply = await self._answer(item, extra, single)
         metrics = getattr(self.backend, "metrics", None)
         if metrics is not None:
             method = item.get("method") if isinstance(item, dict) else None
@@ -93,10 +125,13 @@ class Dispatcher:
             metrics.rpc_requests.labels(method if known else "(other)", outcome).inc()
         return reply
 
-    async def _answer(self, item: object, extra: Mapping[str, Handler]) -> dict[str, Any] | None:
+    async def _answer(self, item: object, extra: Mapping[str, Handler], single: bool) -> dict[str, Any] | None:
         method = item.get("method") if isinstance(item, dict) else None
         if not isinstance(method, str):  # not a request at all: `call` words the error
             return self.call(item, extra)
+        if single and isinstance(extra.get(method) or self.registry.get(method), WaitingHandler):
+            assert isinstance(item, dict)
+            return await self._call_waiting(item, extra)
         if method in WAIT_FOR_BUILD_METHODS:
             idle = getattr(self.backend, "build_idle", None)
             if idle is not None and not idle.is_set():
@@ -129,6 +164,29 @@ class Dispatcher:
 
     def call(self, item: object, extra: Mapping[str, Handler] = _NO_EXTRA) -> dict[str, Any] | None:
         """Answer one request object; `None` for a notification (a request without "id")."""
+        parsed = self._parse(item, extra)
+        if not isinstance(parsed, _Parsed):
+            return parsed
+        try:
+            result = parsed.handler(self.backend, parsed.params)
+        except Exception as exc:  # every failure must become an answer, never a crash
+            return parsed.reply(error=exc)
+        return parsed.reply(result)
+
+    async def _call_waiting(self, item: dict, extra: Mapping[str, Handler]) -> dict[str, Any] | None:
+        """`call` for a `WaitingHandler`: its wait is awaited on the loop, holding no thread."""
+        parsed = self._parse(item, extra)
+        if not isinstance(parsed, _Parsed):
+            return parsed
+        assert isinstance(parsed.handler, WaitingHandler)
+        try:
+            result = await parsed.handler.waiting(self.backend, parsed.params)
+        except Exception as exc:  # every failure must become an answer, never a crash
+            return parsed.reply(error=exc)
+        return parsed.reply(result)
+
+    def _parse(self, item: object, extra: Mapping[str, Handler]) -> _Parsed | dict[str, Any] | None:
+        """The request's handler and params, or the error answer (None: a notification of no method)."""
         if not isinstance(item, dict):
             return error_response(None, INVALID_REQUEST, "invalid request: expected a JSON object")
         is_call = "id" in item
@@ -156,13 +214,7 @@ class Dispatcher:
             return error_response(
                 request_id, METHOD_NOT_FOUND, f"the method {show(method, 100)} does not exist/is not available"
             )
-        try:
-            result = handler(self.backend, params)
-        except Exception as exc:  # every failure must become an answer, never a crash
-            response = _error_from_exception(request_id, method, exc)
-        else:
-            response = {"jsonrpc": "2.0", "id": request_id, "result": result}
-        return response if is_call else None
+        return _Parsed(request_id, is_call, method, params, handler)
 
     async def handle(self, body: bytes, extra: Mapping[str, Handler] = _NO_EXTRA) -> bytes | None:
         """Answer a request body (single or batch); `None` when nothing is to be sent back."""
@@ -181,7 +233,7 @@ class Dispatcher:
         except orjson.JSONDecodeError as exc:
             return _dumps(error_response(None, PARSE_ERROR, f"parse error: {exc}"))
         if not isinstance(payload, list):
-            response = await self.answer(payload, extra)
+            response = await self.answer(payload, extra, single=True)
             return None if response is None else _dumps(response)
         if not payload:
             return _dumps(error_response(None, INVALID_REQUEST, "invalid request: empty batch"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 from concurrent.futures import Future
 
@@ -302,3 +303,114 @@ def test_slow_verification_does_not_hold_the_loop_others_need(tmp_path) -> None:
         release.set()
         coordinator.close()
         server.stop()
+
+
+def _in_thread(call):  # type: ignore[no-untyped-def]
+    """Run `call` on a thread; returns (thread, box) where box gets "result"/"error" and "seconds"."""
+    box: dict = {}
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            box["result"] = call()
+        except Exception as exc:  # noqa: BLE001 - the test reads it
+            box["error"] = exc
+        box["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, box
+
+
+def test_get_job_long_polls_until_a_job_it_can_take_is_offered(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, _, _ = net
+    session = hello(client)
+    thread, box = _in_thread(lambda: client.call("prover_getJob", auth(session, waitSeconds=5)))
+    time.sleep(0.2)
+    offer(coordinator, 1, memory=8 * GIB)  # too big for this worker: no wake-up into a lease
+    time.sleep(0.3)
+    assert thread.is_alive()
+    leaves, _, _ = offer(coordinator, 1)
+    thread.join(5)
+    assert box["result"]["job"]["id"] == leaves[0].id
+    assert 0.5 <= box["seconds"] < 2.0, box  # answered on the offer, not at the end of the wait
+
+
+def test_get_job_without_an_offer_answers_null_at_the_end_of_its_wait_capped_at_half_a_lease(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, _, _ = net
+    session = hello(client)
+    started = time.monotonic()
+    assert client.call("prover_getJob", auth(session, waitSeconds=0.4)) is None
+    assert 0.35 <= time.monotonic() - started < 2.0
+    assert coordinator._wait_seconds([{"waitSeconds": 10_000}], "prover_getJob") == 5.0  # lease 10 s
+
+
+@pytest.mark.parametrize("method", ["prover_getJob", "prover_heartbeat"])
+@pytest.mark.parametrize("wait", ["5", -1, True, [1], {"s": 1}])
+def test_a_bad_wait_is_refused(net, method, wait) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, _, _ = net
+    offer(coordinator, 1)
+    session = hello(client)
+    lease = client.call("prover_getJob", auth(session))
+    refused(lambda: client.call(method, auth(session, leaseId=lease["leaseId"], waitSeconds=wait)),
+            match="waitSeconds")
+    assert client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"]))["proven"] is False
+
+
+def test_waiting_workers_hold_no_thread_and_no_one_else_up(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, _, url = net
+    sessions = [hello(client, f"w{i}") for i in range(24)]  # more waiters than the server has threads
+    waiting = [_in_thread(lambda s=s: client.call("prover_getJob", auth(s, waitSeconds=3))) for s in sessions]
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert client.call("prover_status")["workers"] == 24
+    late = hello(client, "late")
+    assert client.call("prover_getJob", auth(late)) is None
+    assert time.monotonic() - started < 1.0
+    leaves, _, _ = offer(coordinator, 2)
+    for thread, _ in waiting:
+        thread.join(5)
+    results = [box.get("result") for _, box in waiting]
+    assert all("error" not in box for _, box in waiting)
+    assert sorted(r["job"]["id"] for r in results if r) == sorted(job.id for job in leaves)  # each job once
+
+
+def test_a_long_poll_in_a_batch_answers_at_once(net) -> None:  # type: ignore[no-untyped-def]
+    _, client, _, url = net
+    session = hello(client)
+    body = orjson.dumps([{"jsonrpc": "2.0", "id": 1, "method": "prover_getJob",
+                          "params": [auth(session, waitSeconds=5)]}])
+    started = time.monotonic()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = orjson.loads(response.read())
+    assert answer == [{"jsonrpc": "2.0", "id": 1, "result": None}]
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_waiting_heartbeat_says_proven_as_soon_as_another_attempt_wins(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, _, _ = net
+    _, _, futures = offer(coordinator, 1)
+    session = hello(client)
+    lease = client.call("prover_getJob", auth(session))
+    thread, box = _in_thread(lambda: client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"],
+                                                                          waitSeconds=5)))
+    time.sleep(0.3)
+    assert thread.is_alive()  # nothing happened: the heartbeat waits
+    coordinator.cancel(futures[0])  # the scheduler's move once a rival attempt's proof is accepted
+    thread.join(5)
+    assert box["result"]["proven"] is True and box["seconds"] < 2.0, box
+    refused(lambda: client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"])), "LEASE_GONE")
+
+
+def test_a_waiting_heartbeat_without_news_keeps_the_lease(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, clock, _ = net
+    _, _, futures = offer(coordinator, 1)
+    session = hello(client)
+    lease = client.call("prover_getJob", auth(session))
+    clock.now += 9.0
+    assert client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"], waitSeconds=0.3)) == \
+        {"leaseSeconds": 10.0, "proven": False}
+    clock.now += 9.0  # 18 s after the lease began, 9 after the heartbeat: still held
+    assert client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"]))["proven"] is False
+    assert not futures[0].done()
