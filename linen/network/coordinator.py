@@ -111,6 +111,7 @@ class CoordinatorCounts:
     hellos: int = 0
     leases: int = 0
     expired: int = 0
+    dropped: int = 0  # leases ended because the worker hung up mid-heartbeat
     accepted: int = 0
     later: int = 0
     refused: int = 0
@@ -436,7 +437,23 @@ class ProofCoordinator:
             await asyncio.wait_for(settled.wait(), wait)
         except TimeoutError:
             return answer
+        except asyncio.CancelledError:  # the server cancels a request whose client hung up
+            self._connection_lost(lease)
+            raise
         return self.heartbeat(params)  # proven: this ends the lease and counts its time
+
+    def _connection_lost(self, lease: _Lease) -> None:
+        """A worker hung up in the middle of a heartbeat: its process is gone (a crash, an OOM kill,
+        a stop), so the attempt fails now instead of when the lease would run out. A machine that
+        just goes silent (power, network) closes nothing and is found by the lease's end."""
+        with self._lock:
+            if self._leases.pop(lease.id, None) is None:
+                return
+            self.counts.dropped += 1
+            self.counts.work_s += self.clock() - lease.started
+            if not lease.offer.future.done():
+                name = self._workers[lease.worker].name if lease.worker in self._workers else lease.worker
+                lease.offer.future.set_exception(LeaseExpired(f"worker {name} hung up mid-job"))
 
     def registry(self) -> dict:
         """The JSON-RPC methods as `(backend, params)` handlers for `RpcServer`; `prover_getJob` and

@@ -45,6 +45,8 @@ class CoordinatorCollector:
                                   value=counts["leases"])
         yield CounterMetricFamily("linen_prover_network_leases_expired", "Leases lost for want of heartbeats.",
                                   value=counts["expired"])
+        yield CounterMetricFamily("linen_prover_network_leases_dropped", "Leases ended because the worker hung up "
+                                  "mid-heartbeat (its process died).", value=counts["dropped"])
         yield CounterMetricFamily("linen_prover_network_suspensions", "Workers suspended for an invalid proof.",
                                   value=counts["suspended"])
         yield CounterMetricFamily("linen_prover_network_work_seconds", "Seconds workers held leases, wasted "

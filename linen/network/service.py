@@ -31,8 +31,9 @@ def coordinator_backend(coordinator: ProofCoordinator, metrics: Metrics | None =
 def serve_coordinator(coordinator: ProofCoordinator, host: str = "127.0.0.1", port: int = 0,
                       metrics: Metrics | None = None) -> ThreadedRpcServer:
     """The worker protocol on host:port, with /health and /metrics."""
+    # a worker whose waiting heartbeat hangs up has died (its process, at least): its lease ends then
     server = ThreadedRpcServer(coordinator_backend(coordinator, metrics), host, port,
-                               registry=coordinator.registry(), name="proof-coordinator")
+                               registry=coordinator.registry(), name="proof-coordinator", cancel_on_disconnect=True)
     server.start()
     return server
 

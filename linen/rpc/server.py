@@ -75,10 +75,14 @@ class RpcServer:
         registry: dict | None = None,
         private_methods: dict | None = None,
         auth: AuthEndpoint | None = None,
+        cancel_on_disconnect: bool = False,
     ) -> None:
         """`extra_methods` join the node's methods; `registry` replaces them (a service that is not a node).
-        `private_methods` are served only on the `auth` endpoint (none without one)."""
+        `private_methods` are served only on the `auth` endpoint (none without one).
+        `cancel_on_disconnect`: a request whose client hangs up is cancelled at its next await (a
+        long poll then learns that its client is gone); off for the node, whose handlers finish."""
         self.backend = backend
+        self.cancel_on_disconnect = cancel_on_disconnect
         self.host = host
         self.port = port
         self.filters = FilterManager(backend)
@@ -126,7 +130,8 @@ class RpcServer:
         # geth's IdleTimeout: a connection with no request in flight (a fresh one included, and one dribbling
         # its headers) is closed after this; bodies have READ_TIMEOUT_SECONDS at most.
         runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                               keepalive_timeout=self.backend.limits.idle_timeout_seconds)
+                               keepalive_timeout=self.backend.limits.idle_timeout_seconds,
+                               handler_cancellation=self.cancel_on_disconnect)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:

@@ -36,8 +36,9 @@ class ThreadedRpcServer:
     """An `RpcServer` on its own thread and event loop; `start` returns once it listens."""
 
     def __init__(self, backend: ServiceBackend, host: str, port: int, registry: dict[str, Callable] | None = None,
-                 name: str = "service-rpc") -> None:
-        self.server = RpcServer(backend, host, port, registry=registry or {})  # type: ignore[arg-type]
+                 name: str = "service-rpc", cancel_on_disconnect: bool = False) -> None:
+        self.server = RpcServer(backend, host, port, registry=registry or {},  # type: ignore[arg-type]
+                                cancel_on_disconnect=cancel_on_disconnect)
         self.name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -414,3 +417,44 @@ def test_a_waiting_heartbeat_without_news_keeps_the_lease(net) -> None:  # type:
     clock.now += 9.0  # 18 s after the lease began, 9 after the heartbeat: still held
     assert client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"]))["proven"] is False
     assert not futures[0].done()
+
+
+def test_a_worker_that_hangs_up_mid_heartbeat_loses_its_lease_at_once(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, client, _, url = net  # the fake clock never moves: no lease can run out on its own
+    _, _, futures = offer(coordinator, 1)
+    session = hello(client)
+    lease = client.call("prover_getJob", auth(session))
+    body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "prover_heartbeat",
+                         "params": [auth(session, leaseId=lease["leaseId"], waitSeconds=5)]})
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        time.sleep(0.3)
+        assert not futures[0].done()  # waiting, the lease held
+    with pytest.raises(LeaseExpired, match="hung up"):
+        futures[0].result(2)
+    assert coordinator.counts.dropped == 1 and coordinator.counts.expired == 0
+    refused(lambda: client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"])), "LEASE_GONE")
+
+
+def test_a_killed_worker_process_loses_its_lease_at_once(net) -> None:  # type: ignore[no-untyped-def]
+    coordinator, _, _, url = net
+    _, _, futures = offer(coordinator, 1)
+    worker = subprocess.Popen([sys.executable, "-m", "linen.cli", "prover", "worker", "--coordinator", url,
+                               "--simulate", "30:30", "--name", "doomed"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while coordinator.status([{}])["leases"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert coordinator.status([{}])["leases"] == 1, "the worker never took the job"
+        time.sleep(0.5)  # proving, its heartbeat waiting on the coordinator
+        worker.kill()
+        killed = time.monotonic()
+        with pytest.raises(LeaseExpired):
+            futures[0].result(5)
+        assert time.monotonic() - killed < 2.0  # not the 10 s lease
+    finally:
+        worker.kill()
+        worker.wait(10)
