@@ -112,7 +112,7 @@ COMMANDS = (blob_density, l1_costs, bridge_latency, hostile, zk, zk_finality)  #
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--repeats", type=int, default=3, show_default=True, help="Runs of each fault case (medians).")
 @click.option("--parts", default="overhead,faults,simulator", show_default=True,
-              help="Which parts to run (also `real`: the 64-transfer tree of real bb proofs, about 20 minutes); the others are kept from the JSON file.")
+              help="Which parts to run (also `kinds`: each fault kind alone; `real`: the 64-transfer tree of real bb proofs, about 20 minutes); the others are kept from the JSON file.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bench/results/prover_network.json"),
               show_default=True)
 def prover_network(scale, segments, widths, executors, fault_segments, fault_workers, q, seed, repeats, parts,  # type: ignore[no-untyped-def]

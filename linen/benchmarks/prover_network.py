@@ -38,7 +38,7 @@ from pathlib import Path
 
 from linen.network.coordinator import ProofCoordinator
 from linen.network.executors import DaskExecutor, LocalExecutor
-from linen.network.faults import FaultPlan
+from linen.network.faults import KINDS, FaultPlan
 from linen.network.fleet import WorkerSupervisor
 from linen.network.jobs import MERGE, SEGMENT, JobStore, ProofDag, payload_job, tree_dag
 from linen.network.proofs import SimulatedProofs
@@ -129,6 +129,49 @@ def overhead(system: SimulatedProofs, segments: int, widths: list[int], executor
     return rows
 
 
+def network_run(system: SimulatedProofs, dag: ProofDag, workers: int, plan: FaultPlan, spec: Speculation,
+                replicas: int = 0) -> dict:
+    """One tree through a fresh coordinator and `workers` worker processes under `plan`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=max(0.6, 2 * system.merge_s))
+        server = serve_coordinator(coordinator)
+        fleet = start_fleet(server.url, system, workers, plan)
+        try:
+            _wait_for_workers(coordinator, workers)
+            result = run_once(coordinator, system, dag, spec, replicas)
+            result["workers_started"] = fleet.started
+            result["coordinator"] = coordinator.status([{}])["counts"]
+            # work is what the workers spent: every lease's seconds, a cancelled copy's to its end
+            result["scheduler_work_s"] = result["work_s"]
+            result["work_s"] = round(result["coordinator"]["work_s"], 3)
+        finally:
+            fleet.stop()
+            server.stop()
+    return result
+
+
+def fault_kinds(system: SimulatedProofs, segments: int, workers: int, q: float, seed: int, repeats: int) -> dict:
+    """Each fault kind alone at rate q, against the fault-free run: which fault costs what."""
+    dag = make_tree(system, segments)
+    prior = {SEGMENT: system.segment_s, MERGE: system.merge_s}
+    runs: dict[str, list[dict]] = {}
+    for r in range(repeats):
+        for kind in (None, *KINDS):
+            plan = FaultPlan(0.0, seed + r) if kind is None else FaultPlan(q, seed + r, (kind,))
+            result = network_run(system, dag, workers, plan, Speculation(prior=prior))
+            runs.setdefault(kind or "fault-free", []).append(result)
+            print(f"  run {r + 1} {kind or 'fault-free':10s}: latency {result['latency_s']:6.2f} s, "
+                  f"work {result['work_s']:7.2f} s")
+    base = {what: statistics.median(x[what] for x in runs["fault-free"]) for what in ("latency_s", "work_s")}
+    summary = {}
+    for label, results in runs.items():
+        latency, work = (statistics.median(x[what] for x in results) for what in ("latency_s", "work_s"))
+        summary[label] = {"latency_s_median": round(latency, 3), "work_s_median": round(work, 3),
+                          "latency_ratio": round(latency / base["latency_s"], 3),
+                          "work_ratio": round(work / base["work_s"], 3), "runs": results}
+    return {"segments": segments, "workers": workers, "q": q, "seed": seed, "repeats": repeats, "kinds": summary}
+
+
 def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed: int, repeats: int,
            backup: float = Speculation.backup, abandon: float = Speculation.abandon) -> dict:
     dag = make_tree(system, segments)
@@ -146,23 +189,9 @@ def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed:
     baseline = {label: base for label, *_, base in cases}
     for r in range(repeats):
         for label, rate, replicas, backup_at, _ in cases:
-            with tempfile.TemporaryDirectory() as tmp:
-                coordinator = ProofCoordinator(JobStore(Path(tmp)), system, lease_s=max(0.6, 2 * system.merge_s))
-                server = serve_coordinator(coordinator)
-                fleet = start_fleet(server.url, system, workers, FaultPlan(rate, seed + r))
-                try:
-                    _wait_for_workers(coordinator, workers)
-                    spec = Speculation(prior=prior, factor=0 if replicas > 0 else 1.5,
-                                       backup=0.0 if replicas < 0 else backup_at, abandon=abandon)
-                    result = run_once(coordinator, system, dag, spec, max(replicas, 0))
-                    result["workers_started"] = fleet.started
-                    result["coordinator"] = coordinator.status([{}])["counts"]
-                    # work is what the workers spent: every lease's seconds, a cancelled copy's to its end
-                    result["scheduler_work_s"] = result["work_s"]
-                    result["work_s"] = round(result["coordinator"]["work_s"], 3)
-                finally:
-                    fleet.stop()
-                    server.stop()
+            spec = Speculation(prior=prior, factor=0 if replicas > 0 else 1.5,
+                               backup=0.0 if replicas < 0 else backup_at, abandon=abandon)
+            result = network_run(system, dag, workers, FaultPlan(rate, seed + r), spec, max(replicas, 0))
             runs.setdefault(label, []).append(result)
             print(f"  run {r + 1} {label:24s}: latency {result['latency_s']:6.2f} s, work {result['work_s']:7.2f} s, "
                   f"attempts {result['attempts']}, refused {result['refused']}, failed {result['failed']}")
@@ -252,6 +281,12 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
             print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f} "
                   f"(x{s['work_ratio_to_no_backups']:.2f} of the fault-free run without backups)")
         summary = {"segments": fault_segments, "workers": fault_workers, "q": q, "seed": seed, **summary}
+    kinds = previous.get("fault_kinds", {})
+    if "kinds" in parts:
+        print(f"fault kinds: each alone at q = {q}, {fault_segments} segments on {fault_workers} network workers")
+        kinds = fault_kinds(system, fault_segments, fault_workers, q, seed, repeats)
+        for label, k in kinds["kinds"].items():
+            print(f"  {label:10s}: latency x{k['latency_ratio']:.2f}, work x{k['work_ratio']:.2f}")
     real = previous.get("real", {})
     if "real" in parts:
         from linen.benchmarks.prover_network_real import real_tree
@@ -272,6 +307,7 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
         "jobs": {"segment_s": system.segment_s, "merge_s": system.merge_s, "scale": scale},
         "overhead": rows,
         "faults": summary,
+        "fault_kinds": kinds,
         "real": real,
         "simulator_wholesum": simulator_table(segment_s, merge_s),
         "simulator": sweep,

@@ -33,8 +33,10 @@ def _spec(zk_dir: Path | None, threads: int, simulate: str | None) -> dict:
 def _faults(text: str | None) -> FaultPlan:
     if not text:
         return FaultPlan()
-    q, seed = text.split(":")
-    return FaultPlan(float(q), int(seed))
+    try:
+        return FaultPlan.from_text(text)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 _system_options = [
@@ -43,7 +45,7 @@ _system_options = [
     click.option("--threads", default=1, show_default=True, help="bb threads per job."),
     click.option("--simulate", metavar="SEGMENT_S:MERGE_S",
                  help="Simulated jobs of these lengths instead of bb (benchmarks of the scheduler)."),
-    click.option("--faults", metavar="Q:SEED", hidden=True, help="Injected faults at rate Q (tests, benchmarks)."),
+    click.option("--faults", metavar="Q:SEED[:KINDS]", hidden=True, help="Injected faults at rate Q (tests, benchmarks)."),
 ]
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from linen.errors import InvalidInput, InvalidParams, LimitExceeded, ResourceNotFound
 from linen.network.jobs import Job, JobProof, JobStore, canonical_hash
 from linen.network.proofs import ProofSystem
-from linen.rpc.dispatch import WaitingHandler
+from linen.rpc.waiting import WaitingHandler
 
 PROTOCOL = "linen-prover/1"
 MAX_PROOF_WORDS = 4096

@@ -42,6 +42,20 @@ class FaultPlan:
         rng = random.Random(digest)
         return rng.choice(self.kinds) if rng.random() < self.q else None
 
+    def to_text(self) -> str:
+        """`Q:SEED`, or `Q:SEED:KIND,KIND` for fewer kinds (the worker's hidden `--faults` option)."""
+        text = f"{self.q}:{self.seed}"
+        return text if self.kinds == KINDS else f"{text}:{','.join(self.kinds)}"
+
+    @classmethod
+    def from_text(cls, text: str) -> FaultPlan:
+        q, seed, *kinds = text.split(":")
+        chosen = tuple(kinds[0].split(",")) if kinds else KINDS
+        unknown = set(chosen) - set(KINDS)
+        if unknown or len(kinds) > 1:
+            raise ValueError(f"faults: Q:SEED or Q:SEED:KIND,KIND with kinds among {', '.join(KINDS)}; not {text!r}")
+        return cls(float(q), int(seed), chosen)
+
     def to_json(self) -> dict:
         return {"q": self.q, "seed": self.seed, "kinds": list(self.kinds)}
 

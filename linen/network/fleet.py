@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from linen.network.faults import FaultPlan
@@ -45,7 +46,7 @@ class WorkerSupervisor:
         args = [*LINEN, "worker", "--coordinator", self.url, "--memory", self.memory, "--name", name,
                 *worker_options(self.spec)]
         if self.faults is not None and self.faults.q > 0:  # each new worker its own seed
-            args += ["--faults", f"{self.faults.q}:{self.faults.seed * 1000 + self.started}"]
+            args += ["--faults", replace(self.faults, seed=self.faults.seed * 1000 + self.started).to_text()]
         if self.log_dir is None:
             return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env())
         self.log_dir.mkdir(parents=True, exist_ok=True)

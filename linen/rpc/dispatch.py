@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ from linen.execution.revert import revert_reason
 from linen.rpc.backend import RpcBackend
 from linen.rpc.format import d
 from linen.rpc.params import show
+from linen.rpc.waiting import WaitingHandler
 
 log = logging.getLogger("linen.rpc")
 
@@ -65,19 +66,6 @@ def _error_from_exception(request_id: Any, method: str, exc: Exception) -> dict[
         return error_response(request_id, exc.code, str(exc) or type(exc).__name__, getattr(exc, "rpc_data", None))
     log.exception("internal error in %s", show(method, 100))
     return error_response(request_id, INTERNAL_ERROR, "internal error")
-
-
-class WaitingHandler:
-    """A handler that may keep a request open until it has something to say (a long poll): `waiting`
-    is a coroutine, awaited on the event loop, so a thousand waiting clients hold no thread. Called
-    as a plain handler (in a batch, where one item must not hold up the others) it answers at once."""
-
-    def __init__(self, now: Handler, waiting: Callable[[RpcBackend, list], Awaitable[Any]]) -> None:
-        self.now = now
-        self.waiting = waiting
-
-    def __call__(self, backend: RpcBackend, params: list) -> Any:
-        return self.now(backend, params)
 
 
 @dataclass

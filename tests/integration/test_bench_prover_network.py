@@ -27,3 +27,18 @@ def test_the_overhead_and_fault_parts_on_a_small_tree() -> None:
         assert run["latency_s"] > 0 and run["work_s"] > 0, label
     assert summary["speculative q=0.5"]["runs"][0]["failed"] > 0  # faults were injected and survived
     assert summary["static 1:4 fault-free"]["runs"][0]["attempts"] == 5 * 7  # 4 segments + 3 merges, 5 copies
+
+
+def test_the_fault_kinds_part_runs_each_kind_alone() -> None:
+    from linen.benchmarks.prover_network import fault_kinds
+    from linen.network.faults import KINDS
+    from linen.network.proofs import SimulatedProofs
+
+    result = fault_kinds(SimulatedProofs(0.05, 0.05), 4, 3, 0.5, 7, 1)
+    assert set(result["kinds"]) == {"fault-free", *KINDS}
+    assert result["kinds"]["fault-free"]["latency_ratio"] == 1.0
+    assert result["kinds"]["fault-free"]["runs"][0]["failed"] == 0
+    for kind in KINDS:  # every tree finished under its fault
+        (run,) = result["kinds"][kind]["runs"]
+        assert run["latency_s"] > 0 and run["work_s"] > 0, kind
+    assert sum(result["kinds"][kind]["runs"][0]["failed"] for kind in KINDS) > 0  # faults were injected

@@ -247,3 +247,12 @@ def test_a_prior_far_too_short_costs_a_few_abandoned_tries_not_the_tree(tmp_path
     assert slow.verify(dag.jobs[dag.top], top) is None
     abandoned = [r for r in scheduler.stats.reasons if "abandoned" in r]
     assert len(abandoned) >= 3, scheduler.stats.reasons  # the prior's allowance was too short at first
+
+
+def test_a_fault_plan_goes_to_a_worker_process_as_text_and_back() -> None:
+    for plan in (FaultPlan(0.2, 7), FaultPlan(0.5, 3, ("crash", "other-key"))):
+        assert FaultPlan.from_text(plan.to_text()) == plan
+    assert FaultPlan(0.2, 7).to_text() == "0.2:7"
+    for bad in ("0.2:7:meteor", "0.2:7:crash:hang", "0.2"):
+        with pytest.raises(ValueError):
+            FaultPlan.from_text(bad)

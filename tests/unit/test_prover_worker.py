@@ -51,3 +51,15 @@ def test_a_job_proven_by_another_worker_is_dropped_and_its_proving_stops(tmp_pat
     finally:
         coordinator.close()
         server.stop()
+
+
+def test_the_worker_starts_without_the_node_s_chain_code():
+    """A replaced worker rejoins in a fraction of a second: it must not import py-evm (1.5 s here)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, linen.network.worker, linen.network.cli_commands; "
+            "heavy = sorted(m for m in ('eth', 'linen.chain.store', 'linen.rpc.dispatch', 'distributed') "
+            "if m in sys.modules); print(heavy); sys.exit(1 if heavy else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
