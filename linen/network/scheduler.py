@@ -53,16 +53,21 @@ class Executor(Protocol):
 class Speculation:
     """When a running attempt is a straggler: past `factor` times the `quantile` of its kind's measured
     times (`prior` seconds until `min_samples` are measured); it gets a copy. Past `abandon` times
-    that, it is given up (cancelled and counted failed) even without room for a copy: a hung worker
-    never holds a job for ever. Each attempt of a job given up doubles that allowance for the job's
+    that (`abandon_on_prior` while it rests on the prior), it is given up (cancelled and counted
+    failed) even without room for a copy: a hung worker never holds a job for ever. Each attempt of a job given up doubles that allowance for the job's
     next ones, so a prior that is too short costs a few tries, not the tree. `factor` 0 turns both
     off."""
 
     quantile: float = 0.9
     factor: float = 1.5
-    # 2 x the deadline (3 x the 90th percentile): a 10x-slow attempt frees its worker at a third
-    # of its run (measured: with 4.0 and backup 0.5, x1.52 latency at q = 0.2; with these, x1.47)
-    abandon: float = 2.0
+    # given up at the deadline (1.5 x the 90th percentile): 10 runs each at q = 0.2, with workers
+    # told at once (long-polled heartbeats), gave x1.40 latency and x1.21 work at 1.0 against x1.53
+    # and x1.27 at 2.0; a 10x-slow attempt then frees its worker at a seventh of its run
+    abandon: float = 1.0
+    # until `min_samples` attempts of a kind are measured the deadline rests on a guess (`prior`),
+    # so an attempt is given up only past this many deadlines (a real segment's prior is 30 s, and
+    # bb takes ~50 s on a 2-core machine)
+    abandon_on_prior: float = 2.0
     # a copy is only ever made on a worker with nothing else to do (no job is ready), so once the
     # tree narrows near its top, idle workers back up running jobs from this fraction of the median
     # on: a lie or a crash there then costs the rest of a job, not a job and a detection
@@ -85,6 +90,15 @@ class Speculation:
         else:
             median = self.prior.get(kind, deadline)
         return min(deadline, self.backup * median)
+
+    def give_up_after(self, kind: str) -> float | None:
+        """Seconds after which a running attempt is given up (before any doubling for the job)."""
+        deadline = self.deadline(kind)
+        if deadline is None:
+            return None
+        if len(self.samples.get(kind, ())) >= self.min_samples:
+            return self.abandon * deadline
+        return max(self.abandon, self.abandon_on_prior) * deadline
 
     def deadline(self, kind: str) -> float | None:
         if self.factor <= 0:
@@ -248,12 +262,11 @@ class ProofScheduler:
         for attempt in running.values():
             per_job[attempt.job.id] += 1
         for future, attempt in list(running.items()):
-            deadline = self.speculation.deadline(attempt.job.kind)
+            give_up_after = self.speculation.give_up_after(attempt.job.kind)
             ran = _ran(attempt, now)
             # each attempt of a job given up doubles the next one's allowance: a machine slower than
             # the prior (or loaded) gets there in a few tries instead of being given up for ever
-            allowance = self.speculation.abandon * (2 ** self._abandoned[attempt.job.id])
-            if deadline is not None and ran > allowance * deadline:
+            if give_up_after is not None and ran > give_up_after * 2 ** self._abandoned[attempt.job.id]:
                 self.executor.cancel(future)
                 del running[future]
                 self._abandoned[attempt.job.id] += 1

@@ -256,3 +256,14 @@ def test_a_fault_plan_goes_to_a_worker_process_as_text_and_back() -> None:
     for bad in ("0.2:7:meteor", "0.2:7:crash:hang", "0.2"):
         with pytest.raises(ValueError):
             FaultPlan.from_text(bad)
+
+
+def test_an_attempt_is_given_up_at_its_deadline_but_at_twice_it_while_the_deadline_is_a_guess() -> None:
+    speculation = Speculation(prior={"segment": 30.0})
+    assert speculation.deadline("segment") == 45.0
+    assert speculation.give_up_after("segment") == 90.0  # on the prior alone: a bb segment takes ~50 s
+    for seconds in (50.0, 52.0, 55.0):
+        speculation.record("segment", seconds)
+    assert speculation.deadline("segment") == 1.5 * 55.0
+    assert speculation.give_up_after("segment") == 1.5 * 55.0
+    assert Speculation(factor=0, prior={"segment": 30.0}).give_up_after("segment") is None
