@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from linen.errors import InvalidInput, InvalidParams, LimitExceeded, ResourceNotFound
@@ -131,6 +132,14 @@ def _string(obj: dict, name: str, limit: int = 128) -> str:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidParams(f"{name} must be a non-empty string of at most {limit} characters")
     return value
+
+
+def _set_from_any_thread(loop: asyncio.AbstractEventLoop, event: asyncio.Event, *_: object) -> None:
+    """Wake a long poll on the server's loop from the scheduler's or a verifier's thread."""
+    try:
+        loop.call_soon_threadsafe(event.set)
+    except RuntimeError:  # the server's loop is closed: nobody is waiting any more
+        pass
 
 
 class ProofCoordinator:
@@ -388,13 +397,7 @@ class ProofCoordinator:
         deadline = loop.time() + wait
         while True:
             woken = asyncio.Event()
-
-            def wake(woken: asyncio.Event = woken) -> None:
-                try:
-                    loop.call_soon_threadsafe(woken.set)
-                except RuntimeError:  # the server's loop is closed: nobody is waiting any more
-                    pass
-
+            wake = partial(_set_from_any_thread, loop, woken)
             with self._lock:  # listening before looking, so an offer made in between is not missed
                 crowded = len(self._wakers) >= MAX_WAITERS
                 if not crowded:
@@ -423,16 +426,8 @@ class ProofCoordinator:
             lease = self._leases.get(params[0]["leaseId"])
         if lease is None:
             return answer
-        loop = asyncio.get_running_loop()
         settled = asyncio.Event()
-
-        def on_done(_future: Future) -> None:
-            try:
-                loop.call_soon_threadsafe(settled.set)
-            except RuntimeError:  # the server's loop is closed
-                pass
-
-        lease.offer.future.add_done_callback(on_done)
+        lease.offer.future.add_done_callback(partial(_set_from_any_thread, asyncio.get_running_loop(), settled))
         try:
             await asyncio.wait_for(settled.wait(), wait)
         except TimeoutError:

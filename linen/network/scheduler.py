@@ -54,9 +54,9 @@ class Speculation:
     """When a running attempt is a straggler: past `factor` times the `quantile` of its kind's measured
     times (`prior` seconds until `min_samples` are measured); it gets a copy. Past `abandon` times
     that (`abandon_on_prior` while it rests on the prior), it is given up (cancelled and counted
-    failed) even without room for a copy: a hung worker never holds a job for ever. Each attempt of a job given up doubles that allowance for the job's
-    next ones, so a prior that is too short costs a few tries, not the tree. `factor` 0 turns both
-    off."""
+    failed) even without room for a copy: a hung worker never holds a job for ever. Each attempt
+    of a job given up doubles that allowance for the job's next ones, so a prior that is too short
+    costs a few tries, not the tree. `factor` 0 turns both off."""
 
     quantile: float = 0.9
     factor: float = 1.5

@@ -58,6 +58,13 @@ def offer(coordinator: ProofCoordinator, n: int = 2, memory: int = 0) -> tuple[l
     return leaves, payloads, futures
 
 
+def leased(coordinator: ProofCoordinator, client: RpcClient) -> tuple[list[Future], dict, dict]:
+    """One job on offer, taken by a new worker: (the attempt's futures, the session, the lease)."""
+    _, _, futures = offer(coordinator, 1)
+    session = hello(client)
+    return futures, session, client.call("prover_getJob", auth(session))
+
+
 def refused(call, data: str | None = None, match: str | None = None) -> RpcCallFailed:  # type: ignore[no-untyped-def]
     with pytest.raises(RpcCallFailed, match=match) as info:
         call()
@@ -352,9 +359,7 @@ def test_get_job_without_an_offer_answers_null_at_the_end_of_its_wait_capped_at_
 @pytest.mark.parametrize("wait", ["5", -1, True, [1], {"s": 1}])
 def test_a_bad_wait_is_refused(net, method, wait) -> None:  # type: ignore[no-untyped-def]
     coordinator, client, _, _ = net
-    offer(coordinator, 1)
-    session = hello(client)
-    lease = client.call("prover_getJob", auth(session))
+    _, session, lease = leased(coordinator, client)
     refused(lambda: client.call(method, auth(session, leaseId=lease["leaseId"], waitSeconds=wait)),
             match="waitSeconds")
     assert client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"]))["proven"] is False
@@ -393,9 +398,7 @@ def test_a_long_poll_in_a_batch_answers_at_once(net) -> None:  # type: ignore[no
 
 def test_a_waiting_heartbeat_says_proven_as_soon_as_another_attempt_wins(net) -> None:  # type: ignore[no-untyped-def]
     coordinator, client, _, _ = net
-    _, _, futures = offer(coordinator, 1)
-    session = hello(client)
-    lease = client.call("prover_getJob", auth(session))
+    futures, session, lease = leased(coordinator, client)
     thread, box = _in_thread(lambda: client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"],
                                                                           waitSeconds=5)))
     time.sleep(0.3)
@@ -408,9 +411,7 @@ def test_a_waiting_heartbeat_says_proven_as_soon_as_another_attempt_wins(net) ->
 
 def test_a_waiting_heartbeat_without_news_keeps_the_lease(net) -> None:  # type: ignore[no-untyped-def]
     coordinator, client, clock, _ = net
-    _, _, futures = offer(coordinator, 1)
-    session = hello(client)
-    lease = client.call("prover_getJob", auth(session))
+    futures, session, lease = leased(coordinator, client)
     clock.now += 9.0
     assert client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"], waitSeconds=0.3)) == \
         {"leaseSeconds": 10.0, "proven": False}
@@ -421,9 +422,7 @@ def test_a_waiting_heartbeat_without_news_keeps_the_lease(net) -> None:  # type:
 
 def test_a_worker_that_hangs_up_mid_heartbeat_loses_its_lease_at_once(net) -> None:  # type: ignore[no-untyped-def]
     coordinator, client, _, url = net  # the fake clock never moves: no lease can run out on its own
-    _, _, futures = offer(coordinator, 1)
-    session = hello(client)
-    lease = client.call("prover_getJob", auth(session))
+    futures, session, lease = leased(coordinator, client)
     body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "prover_heartbeat",
                          "params": [auth(session, leaseId=lease["leaseId"], waitSeconds=5)]})
     host, port = url.removeprefix("http://").split(":")
