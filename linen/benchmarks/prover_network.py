@@ -21,7 +21,9 @@
 3. **Real** (`--parts real`, about 20 minutes). The 64-transfer tree of real bb proofs (one bb
    thread per worker) through local workers at W = 1 and 2 and the network at W = 2: speedup and
    parallel efficiency, and the time Linen's verifier takes per proof.
-4. **Simulator.** Wholesum's arithmetic, the 1 to 10,000 node sweep and the ten-L2 claim.
+4. **Simulator.** Wholesum's arithmetic, the 1 to 10,000 node sweep, fleets of 2 and 4 GiB nodes
+   and the ten-L2 claim. Job times are drawn from the distributions of the real part's bb jobs
+   (the last one stored), and each job's memory is bb's peak in the zk benchmark.
 
 Writes JSON and prints a table.
 """
@@ -33,6 +35,7 @@ import platform
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -210,7 +213,42 @@ def faults(system: SimulatedProofs, segments: int, workers: int, q: float, seed:
     return summary
 
 
-def simulator_table(segment_s: float, merge_s: float) -> list[dict]:
+def zk_circuit(kind: str, k: int = 16) -> tuple[float, int] | None:
+    """(prove seconds, bb's peak bytes) of a K=`k` segment or of a merge in the zk benchmark."""
+    try:
+        data = json.loads(ZK_RESULTS.read_text())
+        row = (next(s for s in data["segments"] if s["k"] == k) if kind == SEGMENT
+               else data["circuits"][kind])
+        return float(row["prove_s"]), int(row["peak_mb"] * 2**20)
+    except (OSError, KeyError, StopIteration, ValueError):
+        return None
+
+
+def job_costs(real: dict) -> tuple[JobCosts, str]:
+    """The simulator's job costs, and where they come from: the zk benchmark's segment and merge
+    medians (bb on both cores, as a 2-core node runs it) and peak memory, with the spread of every
+    bb job of the real part's runs around its run's median."""
+    segment_s, merge_s = measured_costs()
+    segment, merge = zk_circuit(SEGMENT), zk_circuit(MERGE)
+    memory = {"segment_bytes": segment[1] if segment else 0, "merge_bytes": merge[1] if merge else 0}
+    runs = [r for r in real.get("runs", []) if r.get("segment_s") and r.get("merge_s")]
+    if not runs:
+        return (JobCosts(segment_s, merge_s, **memory),
+                "zk benchmark medians and memory, no spread (no real part with every job's time yet)")
+    spread = JobCosts.measured([r["segment_s"] for r in runs], [r["merge_s"] for r in runs])
+    return (replace(spread, segment_s=segment_s, merge_s=merge_s, **memory),
+            f"zk benchmark medians and memory; spread of the {sum(len(r['segment_s']) for r in runs)} segments "
+            f"and {sum(len(r['merge_s']) for r in runs)} merges of the real part of {real.get('date')}")
+
+
+def _costs_json(costs: JobCosts) -> dict:
+    return {"segment_s": round(costs.segment_s, 1), "merge_s": round(costs.merge_s, 1),
+            "segment_sigma": round(costs.sigma, 4),
+            "merge_sigma": round(costs.sigma if costs.merge_sigma is None else costs.merge_sigma, 4),
+            "segment_bytes": costs.segment_bytes, "merge_bytes": costs.merge_bytes}
+
+
+def simulator_table() -> list[dict]:
     """Wholesum's point (168 segments of 249 s, 1:4 on 840 nodes) and Linen's scheme beside it."""
     rows = []
     wholesum = JobCosts(249.0, 0.0)
@@ -226,24 +264,28 @@ WHOLESUM_SEGMENTS, WHOLESUM_SEGMENT_S = 168, 249.0  # a 90M-cycle program in 2^1
 LINEA_BLOCK_S = 300.0  # Linea proves a 30M-gas block in 5 minutes (Wholesum's "Linea-sized L2")
 SWEEP_NODES = (1, 10, 100, 168, 840, 1000, 10_000)
 SWEEP_Q = (0.0, 0.2, 0.5, 0.8)
+GIB = 2**30
 
 
-def simulator_sweep(segment_s: float, merge_s: float) -> dict:
-    """Wholesum's tree (168 segments of 249 s, merges as dear as Linen measures them relative to a
-    segment) on 1 to 10,000 nodes, static 1:4 against Linen's scheme with backups; then ten such
-    trees at once on 10,000 nodes (the ten-L2s claim), with merges free (Wholesum's count) and costed."""
-    merge = WHOLESUM_SEGMENT_S * merge_s / segment_s
-    costed = JobCosts(WHOLESUM_SEGMENT_S, merge)
-    rows = []
-    for nodes in SWEEP_NODES:
-        for q in SWEEP_Q:
-            static = simulate(WHOLESUM_SEGMENTS, nodes, costed, q, "static", replicas=5, seed=1)
-            linen = simulate(WHOLESUM_SEGMENTS, nodes, costed, q, "speculative", seed=1, backup=Speculation.backup)
-            rows.append({"nodes": nodes, "q": q,
-                         "static_1_4": {"latency_s": round(static.latency_s, 1), "work_x": round(static.work_ratio, 2)},
-                         "linen": {"latency_s": round(linen.latency_s, 1), "work_x": round(linen.work_ratio, 2)}})
+def _both(segments: int, nodes: int, costs: JobCosts, q: float, **options) -> dict:  # type: ignore[no-untyped-def]
+    """Static 1:4 and Linen's scheme (with the scheduler's backups) on the same tree and nodes."""
+    static = simulate(segments, nodes, costs, q, "static", replicas=5, seed=1, **options)
+    linen = simulate(segments, nodes, costs, q, "speculative", seed=1, backup=Speculation.backup, **options)
+    return {"static_1_4": {"latency_s": round(static.latency_s, 1), "work_x": round(static.work_ratio, 2)},
+            "linen": {"latency_s": round(linen.latency_s, 1), "work_x": round(linen.work_ratio, 2)}}
+
+
+def simulator_sweep(measured: JobCosts, source: str) -> dict:
+    """Wholesum's tree (168 segments of 249 s; merges, spreads and memory as Linen measures them, in
+    proportion) on 1 to 10,000 nodes, static 1:4 against Linen's scheme with backups; fleets of 2
+    and 4 GiB nodes; then ten such trees at once on 10,000 nodes (the ten-L2s claim), with merges
+    free (Wholesum's count) and costed."""
+    costed = measured.scaled(WHOLESUM_SEGMENT_S)
+    rows = [{"nodes": nodes, "q": q, **_both(WHOLESUM_SEGMENTS, nodes, costed, q)}
+            for nodes in SWEEP_NODES for q in SWEEP_Q]
     claim = []
-    for merges, costs in (("free", JobCosts(WHOLESUM_SEGMENT_S, 0.0)), ("costed", costed)):
+    free = replace(costed, merge_s=0.0)
+    for merges, costs in (("free", free), ("costed", costed)):
         for q in (0.0, 0.2, 0.8):
             for scheme in ("static", "speculative"):
                 o = simulate(WHOLESUM_SEGMENTS, 10_000, costs, q, scheme, replicas=5, seed=1, trees=10,
@@ -256,8 +298,34 @@ def simulator_sweep(segment_s: float, merge_s: float) -> dict:
                               # carried: the nodes keep pace with ten blocks per 5 minutes (trees pipelined);
                               # latency is then the finality delay, within one block time or not
                               "carried": utilization <= 1.0, "within_block_time": o.latency_s <= LINEA_BLOCK_S})
-    return {"segments": WHOLESUM_SEGMENTS, "segment_s": WHOLESUM_SEGMENT_S, "merge_s": round(merge, 1),
-            "sweep": rows, "ten_l2s": claim}
+    return {"segments": WHOLESUM_SEGMENTS, "segment_s": WHOLESUM_SEGMENT_S, "merge_s": round(costed.merge_s, 1),
+            "costs": {"source": source, "measured": _costs_json(measured), "wholesum_scale": _costs_json(costed)},
+            "sweep": rows, "memory": simulator_memory(costed), "ten_l2s": claim}
+
+
+def simulator_memory(costed: JobCosts, nodes: int = 840, q: float = 0.2) -> list[dict]:
+    """Wholesum's "2-core, 2-4 GB" nodes: which fleets can prove the tree with K=16 segments, and
+    with K=8 ones (half the transfers each, so twice as many, at the measured time and memory)."""
+    k8 = zk_circuit(SEGMENT, 8)
+    k16 = zk_circuit(SEGMENT, 16)
+    fleets = {"all 4 GiB": [4 * GIB] * nodes, "half 2 GiB, half 4 GiB": [2 * GIB, 4 * GIB] * (nodes // 2),
+              "all 2 GiB": [2 * GIB] * nodes}
+    trees = [("K=16", WHOLESUM_SEGMENTS, costed)]
+    if k8 and k16:
+        trees.append(("K=8", 2 * WHOLESUM_SEGMENTS,
+                      replace(costed, segment_s=costed.segment_s * k8[0] / k16[0], segment_bytes=k8[1])))
+    rows = []
+    for segment, segments, costs in trees:
+        for fleet, memory in fleets.items():
+            row: dict = {"segments": segment, "segment_count": segments, "fleet": fleet, "nodes": nodes, "q": q,
+                         "segment_s": round(costs.segment_s, 1), "segment_gib": round(costs.segment_bytes / GIB, 2),
+                         "merge_gib": round(costs.merge_bytes / GIB, 2)}
+            try:
+                row.update(_both(segments, nodes, costs, q, node_memory=memory))
+            except ValueError as exc:  # no node of this fleet holds the job
+                row["cannot"] = str(exc)
+            rows.append(row)
+    return rows
 
 
 def run(out: Path, scale: float, segments: int, widths: list[int], executors: list[str], fault_segments: int,
@@ -295,7 +363,14 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
         real = {"date": date.today().isoformat(), **real_tree(64)}
     sweep = previous.get("simulator", {})
     if "simulator" in parts:
-        sweep = simulator_sweep(segment_s, merge_s)
+        costs, source = job_costs(real)
+        print(f"simulator: job costs from the {source}: {_costs_json(costs)}")
+        sweep = simulator_sweep(costs, source)
+        for row in sweep["memory"]:
+            print(f"  {row['segments']} segments on {row['fleet']:24s}: "
+                  + (row["cannot"] if "cannot" in row else
+                     f"Linen {row['linen']['latency_s']:8.1f} s x{row['linen']['work_x']:.2f} work, "
+                     f"static 1:4 {row['static_1_4']['latency_s']:8.1f} s x{row['static_1_4']['work_x']:.2f}"))
         for row in sweep["ten_l2s"]:
             print(f"  ten L2s on 10,000 nodes, merges {row['merges']}, q={row['q']}, {row['scheme']:10s}: "
                   f"latency {row['latency_s']:8.1f} s, {row['utilization_per_5_min']:.2f} of the nodes' 5 minutes"
@@ -309,7 +384,7 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
         "faults": summary,
         "fault_kinds": kinds,
         "real": real,
-        "simulator_wholesum": simulator_table(segment_s, merge_s),
+        "simulator_wholesum": simulator_table(),
         "simulator": sweep,
     }
     out.parent.mkdir(parents=True, exist_ok=True)

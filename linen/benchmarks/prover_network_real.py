@@ -92,6 +92,9 @@ def _one_run(system, dag: ProofDag, executor_name: str, workers: int, zk_dir: Pa
     return {"executor": executor_name, "workers": workers, "latency_s": round(wall, 1),
             "segment_s_median": round(statistics.median(seconds[SEGMENT]), 1),
             "merge_s_median": round(statistics.median(seconds[MERGE]), 1),
+            # every job's seconds: the simulator's distributions are fitted to them
+            "segment_s": sorted(round(t, 2) for t in seconds[SEGMENT]),
+            "merge_s": sorted(round(t, 2) for t in seconds[MERGE]),
             "verify_native_ms_median": round(statistics.median(checks["native_ms"]), 2),
             "verify_bb_s_median": round(statistics.median(checks["bb_s"]), 2), **scheduler.stats.to_json()}
 

@@ -250,7 +250,16 @@ def _dask_attempt(spec: dict, plan_json: dict, job_json: dict, payload: dict, ch
                                   None)
     finally:
         finished.set()
+        if give_up.is_set():  # seen: clearing it (with no waiter left) removes the scheduler's entry
+            _clear_quietly(watched)
     return proof.to_json()
+
+
+def _clear_quietly(cluster_event) -> None:  # type: ignore[no-untyped-def]
+    try:
+        cluster_event.clear()
+    except Exception as exc:  # the scheduler is gone, and the entry with it
+        log.info("cancel clear: %s", exc)
 
 
 def _watch_cancel(cluster_event, give_up: threading.Event, finished: threading.Event) -> None:  # type: ignore[no-untyped-def]
@@ -322,8 +331,8 @@ class DaskExecutor:
         return out
 
     def cancel(self, future: Future) -> None:
-        """Cancel the task and, if it is running, stop it (the Event its task watches; one small
-        entry on the scheduler per cancelled attempt)."""
+        """Cancel the task and, if it is running, stop it (the Event its task watches, and clears
+        once seen; an Event set just as its task ends stays as one small scheduler entry)."""
         from distributed import Event
 
         task = getattr(future, "dask_future", None)

@@ -8,37 +8,83 @@ to survive that:
 
 - **static 1:k** (Wholesum's): every job is handed to k+1 nodes at once; it is done at the first
   valid proof among them; if all fail, k+1 more are tried.
-- **speculative** (Linen's plan for issue 16): one node per job; a failed attempt is re-issued at
-  once; an attempt still running past `straggler_factor` times the job's median time gets one
-  speculative copy; the first valid proof wins and the others are cancelled.
+- **speculative** (Linen's scheduler): one node per job; a failed attempt is re-issued at once; a
+  lone attempt gets one copy on an idle node once it has run `backup` x the median, and is given
+  up and re-issued past the deadline, `straggler_factor` x the 0.9 quantile (`Speculation`'s
+  rules, timed from when the attempt got a node); the first valid proof wins and the others are
+  cancelled.
 
-Job times are drawn from a log-normal around the measured medians (`JobCosts`); `work` counts every
-node-second spent, cancelled and failed attempts included. What it does not model: the network's
-bandwidth and latency, nodes leaving and joining, memory classes.
+Job times are drawn from a log-normal around the measured medians, with the spread and the peak
+memory measured too (`JobCosts.measured`); a job runs only on a node with the memory to hold it
+(`node_memory`), as the coordinator and Dask place it. `work` counts every node-second spent,
+cancelled and failed attempts included. What it does not model: the network's bandwidth and
+latency, nodes leaving and joining, faults other than "as long as an honest attempt, and invalid".
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import simpy
 
 
 @dataclass(frozen=True)
 class JobCosts:
-    """Median seconds of a segment and of a merge, and the spread (sigma of the log-normal)."""
+    """Median seconds of a segment and of a merge, the spread of each (sigma of a log-normal; a
+    merge's is a segment's unless given) and each one's peak memory in bytes (0: fits any node)."""
 
     segment_s: float
     merge_s: float
     sigma: float = 0.0
+    merge_sigma: float | None = None
+    segment_bytes: int = 0
+    merge_bytes: int = 0
 
     def draw(self, kind: str, rng: random.Random) -> float:
-        median = self.segment_s if kind == "segment" else self.merge_s
+        median, sigma = self._lognormal(kind)
         if median <= 0:
             return 0.0
-        return median * math.exp(rng.gauss(0.0, self.sigma)) if self.sigma else median
+        return median * math.exp(rng.gauss(0.0, sigma)) if sigma else median
+
+    def _lognormal(self, kind: str) -> tuple[float, float]:
+        if kind == "segment":
+            return self.segment_s, self.sigma
+        return self.merge_s, self.sigma if self.merge_sigma is None else self.merge_sigma
+
+    def quantile(self, kind: str, share: float) -> float:
+        """The time below which `share` of this kind's jobs finish."""
+        median, sigma = self._lognormal(kind)
+        return median * math.exp(sigma * statistics.NormalDist().inv_cdf(share)) if sigma else median
+
+    def memory(self, kind: str) -> int:
+        return self.segment_bytes if kind == "segment" else self.merge_bytes
+
+    @classmethod
+    def measured(cls, segment_runs: Sequence[Sequence[float]], merge_runs: Sequence[Sequence[float]],
+                 segment_bytes: int = 0, merge_bytes: int = 0) -> JobCosts:
+        """Fitted to measured job times, one list per run: the medians over all runs, and the spread
+        of each time around its own run's median, so runs made at different loads (one worker, two)
+        add their jitter, not the gap between them."""
+        return cls(_median(segment_runs), _median(merge_runs), _log_spread(segment_runs),
+                   _log_spread(merge_runs), segment_bytes, merge_bytes)
+
+    def scaled(self, segment_s: float) -> JobCosts:
+        """The same distributions with a segment's median set to `segment_s` (a merge's in proportion)."""
+        ratio = segment_s / self.segment_s
+        return replace(self, segment_s=segment_s, merge_s=self.merge_s * ratio)
+
+
+def _median(runs: Sequence[Sequence[float]]) -> float:
+    return statistics.median([t for run in runs for t in run])
+
+
+def _log_spread(runs: Sequence[Sequence[float]]) -> float:
+    residuals = [math.log(t / statistics.median(run)) for run in runs if run for t in run]
+    return statistics.pstdev(residuals) if len(residuals) > 1 else 0.0
 
 
 @dataclass
@@ -72,27 +118,46 @@ def _tree(segments: int) -> tuple[_Job, list[_Job]]:
 
 
 class _Run:
-    def __init__(self, env: simpy.Environment, nodes: int, costs: JobCosts, q: float, rng: random.Random) -> None:
+    def __init__(self, env: simpy.Environment, node_memory: Sequence[int], costs: JobCosts, q: float,
+                 rng: random.Random) -> None:
         self.env, self.costs, self.q, self.rng = env, costs, q, rng
-        self.nodes = simpy.Resource(env, capacity=nodes)
+        # the idle nodes, each as the memory it offers; a job takes the first that holds it, as the
+        # first fitting worker to pull takes it from the coordinator (no best fit)
+        self.nodes = simpy.FilterStore(env)
+        self.nodes.items = list(node_memory)
         self.work = 0.0
         self.ideal = 0.0
         self.attempts = 0
 
-    def attempt(self, kind: str, duration: float, cancelled: simpy.Event):
-        """One node's attempt: waits for a node, works `duration` (or until cancelled); True if valid."""
-        with self.nodes.request() as node:
-            got = yield node | cancelled
-            if node not in got:
-                return False
-            self.attempts += 1
-            started = self.env.now
-            worked = self.env.timeout(duration)
-            got = yield worked | cancelled
-            self.work += self.env.now - started
-            if worked not in got:  # cancelled: another attempt won
-                return False
-            return self.rng.random() >= self.q
+    def idle_node_for(self, kind: str) -> bool:
+        need = self.costs.memory(kind)
+        return not self.nodes.get_queue and any(m >= need for m in self.nodes.items)
+
+    def attempt(self, kind: str, duration: float, cancelled: simpy.Event, started: simpy.Event | None = None,
+                give_up_after: float = math.inf):
+        """One node's attempt: waits for a node that can hold the job (`started` fires with the time
+        it got one), works `duration`, or until cancelled, or until it is given up at
+        `give_up_after` seconds (the scheduler's deadline); True if valid."""
+        need = self.costs.memory(kind)
+        request = self.nodes.get(lambda memory: memory >= need)
+        got = yield request | cancelled
+        if request not in got:
+            request.cancel()
+            if request.triggered:  # granted in the same instant: hand the node back
+                yield self.nodes.put(request.value)
+            return False
+        node = request.value
+        self.attempts += 1
+        start = self.env.now
+        if started is not None:
+            started.succeed(start)
+        worked = self.env.timeout(min(duration, give_up_after))
+        got = yield worked | cancelled
+        self.work += self.env.now - start
+        yield self.nodes.put(node)
+        if worked not in got or duration > give_up_after:  # another attempt won, or given up
+            return False
+        return self.rng.random() >= self.q
 
     def wait_children(self, job: _Job):
         for child in job.children:
@@ -120,54 +185,77 @@ def _static(run: _Run, job: _Job, replicas: int):
 
 
 def _speculative(run: _Run, job: _Job, straggler_factor: float, backup: float = 0.0):
+    """The scheduler's rules (`Speculation`), timed from when an attempt got a node: a lone running
+    attempt gets one copy on an idle node from `backup` x the median on (or from the deadline,
+    `straggler_factor` x the 0.9 quantile, without backups); at the deadline it is given up and
+    issued again, each give-up doubling the job's allowance. A failed attempt is issued again at once."""
     yield from run.wait_children(job)
     duration = run.costs.draw(job.kind, run.rng)
     run.ideal += duration
     median = run.costs.segment_s if job.kind == "segment" else run.costs.merge_s
-    cancelled = run.env.event()
-    running = [run.env.process(run.attempt(job.kind, duration, cancelled))]
-    # the copy: at straggler_factor x median, or (backup > 0) at backup x median if a node is idle then
-    straggling = run.env.timeout(straggler_factor * median)  # from when the job is issued
-    backing = run.env.timeout(backup * median) if backup > 0 else None
-    speculated = median <= 0
+    deadline = straggler_factor * run.costs.quantile(job.kind, 0.9)
+    copy_at = min(deadline, backup * median) if backup > 0 else deadline
+    poll = max(median, 1e-9) / 10  # how often a waiting copy looks for an idle node (the scheduler ticks)
+    cancelled = run.env.event()  # the job is proven: every other attempt stops
+    running: dict[simpy.Process, tuple[simpy.Event, float]] = {}  # attempt: (its start, its allowance)
+    abandoned = 0
+
+    def issue(seconds: float) -> None:
+        started = run.env.event()
+        allowance = deadline * 2**abandoned if median > 0 else math.inf
+        running[run.env.process(run.attempt(job.kind, seconds, cancelled, started, allowance))] = started, allowance
+
+    issue(duration)
     while True:
-        timers = [] if speculated else [straggling] + ([backing] if backing is not None else [])
-        finished = yield run.env.any_of(running + timers)
-        valid = [p for p in running if p in finished and finished[p]]
-        if valid:
-            cancelled.succeed()
-            yield run.env.all_of([p for p in running if p not in finished])
-            return
-        failed = [p for p in running if p in finished]
-        running = [p for p in running if p not in finished]
-        for _ in failed:  # a failed attempt is re-issued at once
-            running.append(run.env.process(run.attempt(job.kind, run.costs.draw(job.kind, run.rng), cancelled)))
-        if timers and timers[0] in finished:  # a straggler: one speculative copy
-            speculated = True
-            running.append(run.env.process(run.attempt(job.kind, run.costs.draw(job.kind, run.rng), cancelled)))
-        elif backing is not None and backing in finished:
-            backing = None
-            if run.nodes.count < run.nodes.capacity and not run.nodes.queue:  # an idle node backs it up
-                speculated = True
-                running.append(run.env.process(run.attempt(job.kind, run.costs.draw(job.kind, run.rng), cancelled)))
+        waits: list[simpy.Event] = list(running)
+        copy_timer = None
+        if len(running) == 1 and median > 0:
+            ((started, _),) = running.values()
+            if not started.triggered:
+                waits.append(started)
+            else:
+                ran = run.env.now - started.value
+                copy_timer = run.env.timeout(max(0.0, copy_at - ran) if ran < copy_at else poll)
+                waits.append(copy_timer)
+        finished = yield run.env.any_of(waits)
+        for process in [p for p in running if p in finished]:
+            started, allowance = running.pop(process)
+            if finished[process]:  # valid: the others stop at once (their work so far counts)
+                cancelled.succeed()
+                yield run.env.all_of(list(running))
+                return
+            if started.triggered and run.env.now - started.value >= allowance:
+                abandoned += 1  # given up at its deadline: the job's next attempts get twice as long
+        if not running:
+            issue(run.costs.draw(job.kind, run.rng))
+        elif copy_timer is not None and copy_timer in finished and len(running) == 1 \
+                and run.idle_node_for(job.kind):
+            issue(run.costs.draw(job.kind, run.rng))
 
 
 def simulate(segments: int, nodes: int, costs: JobCosts, q: float = 0.0, scheme: str = "speculative",
              replicas: int = 1, straggler_factor: float = 1.5, seed: int = 0, trees: int = 1,
-             backup: float = 0.0) -> Outcome:
+             backup: float = 0.0, node_memory: Sequence[int] | None = None) -> Outcome:
     """Prove `trees` trees of `segments` leaves at once on `nodes` nodes; the slowest tree's latency.
 
     scheme "static" hands every job to `replicas` nodes (1:k replication is replicas = k + 1);
     "speculative" to one, re-issuing failures and speculating on stragglers, and with `backup` > 0
     also copying a job still running at `backup` x its median when a node is idle (the scheduler's
-    backups; it uses Speculation.backup, 0.3).
+    backups; it uses Speculation.backup, 0.3). `node_memory` gives each node's bytes (default:
+    `nodes` nodes that hold any job); a job runs only on a node that can hold it.
     """
     if scheme not in ("static", "speculative"):
         raise ValueError(f"scheme {scheme!r}: static or speculative")
     if not 0 <= q < 1:
         raise ValueError("q, the share of attempts that fail, must be in [0, 1)")
+    memory = list(node_memory) if node_memory is not None else [2**62] * nodes
+    if len(memory) != nodes:
+        raise ValueError(f"node_memory gives {len(memory)} nodes, not {nodes}")
+    for kind in ("segment", "merge"):
+        if (kind == "segment" or segments > 1) and costs.memory(kind) > max(memory, default=0):
+            raise ValueError(f"no node can hold a {kind} ({costs.memory(kind) / 2**30:.2f} GiB)")
     env = simpy.Environment()
-    run = _Run(env, nodes, costs, q, random.Random(seed))
+    run = _Run(env, memory, costs, q, random.Random(seed))
     roots = []
     for _ in range(trees):
         root, jobs = _tree(segments)

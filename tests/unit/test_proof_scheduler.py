@@ -224,8 +224,16 @@ def test_a_cancelled_running_dask_task_stops_and_frees_its_worker(tmp_path) -> N
         quick = executor.client.submit(lambda: 1 + 1, pure=False)
         assert quick.result(timeout=10) == 2
         assert time.monotonic() - started < 10
+        # the stopped task cleared the Event it saw: cancelled attempts leave no scheduler entries
+        while executor.client.run_on_scheduler(_cancel_events):
+            assert time.monotonic() - started < 10, executor.client.run_on_scheduler(_cancel_events)
+            time.sleep(0.05)
     finally:
         executor.close()
+
+
+def _cancel_events(dask_scheduler) -> list[str]:  # type: ignore[no-untyped-def]
+    return [str(name) for name in dask_scheduler.extensions["events"]._events]
 
 
 def test_a_prior_far_too_short_costs_a_few_abandoned_tries_not_the_tree(tmp_path) -> None:

@@ -53,3 +53,49 @@ def test_backups_on_idle_nodes_cut_the_latency_faults_add():
     # with the nodes busy there is little to back up with: only the narrow top of the tree gets copies
     assert simulate(64, 8, costs, seed=1).work_ratio == 1.0
     assert 1.0 < simulate(64, 8, costs, seed=1, backup=0.5).work_ratio < 1.05
+
+
+def test_a_job_runs_only_on_a_node_that_can_hold_it():
+    gib = 2**30
+    costs = JobCosts(segment_s=10.0, merge_s=5.0, segment_bytes=2 * gib, merge_bytes=gib)
+    # both nodes hold everything: two segments at a time, then the merges
+    assert simulate(4, 2, costs, node_memory=[4 * gib, 4 * gib]).latency_s == pytest.approx(30.0)
+    # the small node takes only merges, so the four segments queue on the big one
+    assert simulate(4, 2, costs, node_memory=[gib, 4 * gib]).latency_s == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="no node can hold a segment"):
+        simulate(4, 2, costs, node_memory=[gib, gib])
+    with pytest.raises(ValueError, match="gives 1 nodes"):
+        simulate(4, 2, costs, node_memory=[4 * gib])
+
+
+def test_costs_fitted_to_measured_runs():
+    # each run's times around its own median: two runs at different loads add no spread
+    steady = JobCosts.measured([[10.0, 10.0], [20.0, 20.0]], [[5.0, 5.0, 5.0]], 3, 4)
+    assert (steady.segment_s, steady.merge_s, steady.sigma, steady.merge_sigma) == (15.0, 5.0, 0.0, 0.0)
+    assert (steady.memory("segment"), steady.memory("merge")) == (3, 4)
+    jittery = JobCosts.measured([[9.0, 10.0, 11.0]], [[5.0, 5.0]])
+    assert jittery.sigma == pytest.approx(0.0820, abs=1e-3) and jittery.merge_sigma == 0.0
+    # a merge keeps its own spread, and scaling keeps the ratio of the medians
+    wide = JobCosts.measured([[10.0]], [[2.0, 8.0]]).scaled(249.0)
+    assert (wide.segment_s, wide.merge_s) == pytest.approx((249.0, 124.5))
+    assert wide.draw("segment", __import__("random").Random(1)) == 249.0
+    assert wide.draw("merge", __import__("random").Random(1)) != 124.5
+
+
+def test_copies_are_timed_from_a_node_and_made_only_on_idle_ones():
+    costs = JobCosts(segment_s=10.0, merge_s=5.0)
+    # two segments wait for a node while two run: waiting is not straggling, so no copy of them
+    # takes a node ahead of the first merge (the model once timed copies from issue and gave 35 s)
+    assert simulate(4, 2, costs, straggler_factor=1.5).latency_s == 30.0
+    # backups: only the root merge runs alone, so only it is copied, from 1.5 s until it is proven
+    backed = simulate(4, 2, costs, backup=0.3)
+    assert (backed.latency_s, backed.work_s, backed.ideal_work_s) == (30.0, 58.5, 55.0)
+
+
+def test_an_attempt_past_the_deadline_is_given_up_and_issued_again():
+    tail = JobCosts(segment_s=249.0, merge_s=259.0, sigma=0.3)
+    lenient = simulate(168, 840, tail, straggler_factor=1000.0, seed=2)
+    strict = simulate(168, 840, tail, straggler_factor=1.5, seed=2)
+    assert lenient.attempts == 335 and lenient.work_ratio == pytest.approx(1.0)
+    # a draw past 1.5 x the 0.9 quantile was given up (its work counted) and proven by a new attempt
+    assert strict.attempts > 335 and strict.work_ratio > 1.0
