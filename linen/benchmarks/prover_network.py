@@ -30,7 +30,9 @@ Writes JSON and prints a table.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -303,20 +305,22 @@ def simulator_sweep(measured: JobCosts, source: str) -> dict:
             "sweep": rows, "memory": simulator_memory(costed), "ten_l2s": claim}
 
 
-def simulator_memory(costed: JobCosts, nodes: int = 840, q: float = 0.2) -> list[dict]:
+def _fleets(nodes: int) -> dict[str, list[int]]:
+    return {"all 4 GiB": [4 * GIB] * nodes, "half 2 GiB, half 4 GiB": [2 * GIB, 4 * GIB] * (nodes // 2),
+            "all 2 GiB": [2 * GIB] * nodes}
+
+
+def simulator_memory(costed: JobCosts, sizes: tuple[int, ...] = (168, 840), q: float = 0.2) -> list[dict]:
     """Wholesum's "2-core, 2-4 GB" nodes: which fleets can prove the tree with K=16 segments, and
     with K=8 ones (half the transfers each, so twice as many, at the measured time and memory)."""
-    k8 = zk_circuit(SEGMENT, 8)
-    k16 = zk_circuit(SEGMENT, 16)
-    fleets = {"all 4 GiB": [4 * GIB] * nodes, "half 2 GiB, half 4 GiB": [2 * GIB, 4 * GIB] * (nodes // 2),
-              "all 2 GiB": [2 * GIB] * nodes}
+    k8, k16 = zk_circuit(SEGMENT, 8), zk_circuit(SEGMENT, 16)
     trees = [("K=16", WHOLESUM_SEGMENTS, costed)]
     if k8 and k16:
         trees.append(("K=8", 2 * WHOLESUM_SEGMENTS,
                       replace(costed, segment_s=costed.segment_s * k8[0] / k16[0], segment_bytes=k8[1])))
     rows = []
-    for segment, segments, costs in trees:
-        for fleet, memory in fleets.items():
+    for (segment, segments, costs), nodes in itertools.product(trees, sizes):
+        for fleet, memory in _fleets(nodes).items():
             row: dict = {"segments": segment, "segment_count": segments, "fleet": fleet, "nodes": nodes, "q": q,
                          "segment_s": round(costs.segment_s, 1), "segment_gib": round(costs.segment_bytes / GIB, 2),
                          "merge_gib": round(costs.merge_bytes / GIB, 2)}
@@ -331,43 +335,50 @@ def simulator_memory(costed: JobCosts, nodes: int = 840, q: float = 0.2) -> list
 def run(out: Path, scale: float, segments: int, widths: list[int], executors: list[str], fault_segments: int,
         fault_workers: int, q: float, seed: int, repeats: int, parts: tuple[str, ...] = ("overhead", "faults",
                                                                                         "simulator")) -> dict:
+    """Run `parts`, keeping the other parts' figures from `out`; the file is written after each part,
+    so a long part (real, 20 minutes) is never lost to a later one."""
     segment_s, merge_s = measured_costs()
     system = SimulatedProofs(round(segment_s * scale, 4), round(merge_s * scale, 4))
-    previous = json.loads(out.read_text()) if out.exists() else {}
-    rows = previous.get("overhead", [])
-    summary = previous.get("faults", {})
+    result = json.loads(out.read_text()) if out.exists() else {}
+
+    def save(key: str, value) -> None:  # type: ignore[no-untyped-def]
+        result.update({
+            key: value, "date": date.today().isoformat(),
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average": list(os.getloadavg())},
+            "jobs": {"segment_s": system.segment_s, "merge_s": system.merge_s, "scale": scale}})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
     if "overhead" in parts or "faults" in parts:
         print(f"simulated jobs: segment {system.segment_s} s, merge {system.merge_s} s "
               f"({scale} x the zk benchmark's {segment_s} s and {merge_s} s)")
     if "overhead" in parts:
         print(f"overhead: a tree of {segments} segments")
-        rows = overhead(system, segments, widths, executors)
+        save("overhead", overhead(system, segments, widths, executors))
     if "faults" in parts:
         print(f"faults: a tree of {fault_segments} segments on {fault_workers} network workers, q = {q}")
         summary = faults(system, fault_segments, fault_workers, q, seed, repeats)
         for label, s in summary.items():
             print(f"  {label:24s}: latency x{s['latency_ratio']:.2f}, work x{s['work_ratio']:.2f} "
                   f"(x{s['work_ratio_to_no_backups']:.2f} of the fault-free run without backups)")
-        summary = {"segments": fault_segments, "workers": fault_workers, "q": q, "seed": seed, **summary}
-    kinds = previous.get("fault_kinds", {})
+        save("faults", {"segments": fault_segments, "workers": fault_workers, "q": q, "seed": seed, **summary})
     if "kinds" in parts:
         print(f"fault kinds: each alone at q = {q}, {fault_segments} segments on {fault_workers} network workers")
         kinds = fault_kinds(system, fault_segments, fault_workers, q, seed, repeats)
         for label, k in kinds["kinds"].items():
             print(f"  {label:10s}: latency x{k['latency_ratio']:.2f}, work x{k['work_ratio']:.2f}")
-    real = previous.get("real", {})
+        save("fault_kinds", kinds)
     if "real" in parts:
         from linen.benchmarks.prover_network_real import real_tree
 
         print("real bb jobs: the 64-transfer tree, one bb thread per worker")
-        real = {"date": date.today().isoformat(), **real_tree(64)}
-    sweep = previous.get("simulator", {})
+        save("real", {"date": date.today().isoformat(), **real_tree(64)})
     if "simulator" in parts:
-        costs, source = job_costs(real)
+        costs, source = job_costs(result.get("real", {}))
         print(f"simulator: job costs from the {source}: {_costs_json(costs)}")
         sweep = simulator_sweep(costs, source)
         for row in sweep["memory"]:
-            print(f"  {row['segments']} segments on {row['fleet']:24s}: "
+            print(f"  {row['segments']} segments, {row['nodes']} nodes, {row['fleet']:24s}: "
                   + (row["cannot"] if "cannot" in row else
                      f"Linen {row['linen']['latency_s']:8.1f} s x{row['linen']['work_x']:.2f} work, "
                      f"static 1:4 {row['static_1_4']['latency_s']:8.1f} s x{row['static_1_4']['work_x']:.2f}"))
@@ -375,19 +386,7 @@ def run(out: Path, scale: float, segments: int, widths: list[int], executors: li
             print(f"  ten L2s on 10,000 nodes, merges {row['merges']}, q={row['q']}, {row['scheme']:10s}: "
                   f"latency {row['latency_s']:8.1f} s, {row['utilization_per_5_min']:.2f} of the nodes' 5 minutes"
                   f"{'  carried' if row['carried'] else '  NOT carried'}")
-    result = {
-        "date": date.today().isoformat(),
-        "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count(),
-                    "load_average": list(__import__("os").getloadavg())},
-        "jobs": {"segment_s": system.segment_s, "merge_s": system.merge_s, "scale": scale},
-        "overhead": rows,
-        "faults": summary,
-        "fault_kinds": kinds,
-        "real": real,
-        "simulator_wholesum": simulator_table(),
-        "simulator": sweep,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+        save("simulator_wholesum", simulator_table())
+        save("simulator", sweep)
     print(f"wrote {out}")
     return result

@@ -208,15 +208,18 @@ def _speculative(run: _Run, job: _Job, straggler_factor: float, backup: float = 
     issue(duration)
     while True:
         waits: list[simpy.Event] = list(running)
-        copy_timer = None
         if len(running) == 1 and median > 0:
             ((started, _),) = running.values()
             if not started.triggered:
                 waits.append(started)
             else:
-                ran = run.env.now - started.value
-                copy_timer = run.env.timeout(max(0.0, copy_at - ran) if ran < copy_at else poll)
-                waits.append(copy_timer)
+                remaining = copy_at - (run.env.now - started.value)
+                if remaining <= 1e-9 * copy_at:  # due (a float step this small would not move the clock)
+                    if run.idle_node_for(job.kind):
+                        issue(run.costs.draw(job.kind, run.rng))
+                        continue
+                    remaining = poll
+                waits.append(run.env.timeout(remaining))
         finished = yield run.env.any_of(waits)
         for process in [p for p in running if p in finished]:
             started, allowance = running.pop(process)
@@ -227,9 +230,6 @@ def _speculative(run: _Run, job: _Job, straggler_factor: float, backup: float = 
             if started.triggered and run.env.now - started.value >= allowance:
                 abandoned += 1  # given up at its deadline: the job's next attempts get twice as long
         if not running:
-            issue(run.costs.draw(job.kind, run.rng))
-        elif copy_timer is not None and copy_timer in finished and len(running) == 1 \
-                and run.idle_node_for(job.kind):
             issue(run.costs.draw(job.kind, run.rng))
 
 

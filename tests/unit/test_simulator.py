@@ -99,3 +99,11 @@ def test_an_attempt_past_the_deadline_is_given_up_and_issued_again():
     assert lenient.attempts == 335 and lenient.work_ratio == pytest.approx(1.0)
     # a draw past 1.5 x the 0.9 quantile was given up (its work counted) and proven by a new attempt
     assert strict.attempts > 335 and strict.work_ratio > 1.0
+
+
+def test_a_copy_due_within_a_float_step_is_made_not_waited_for():
+    # with this spread a copy fell due 1e-14 s ahead: a timer that short never moved the clock, and
+    # the model spun at one instant for ever
+    costs = JobCosts(segment_s=249.0, merge_s=259.0, sigma=0.0272, merge_sigma=0.0293)
+    outcome = simulate(2, 1, costs, seed=1, backup=0.3)
+    assert outcome.attempts == 3 and 750 < outcome.latency_s < 800
