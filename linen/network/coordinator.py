@@ -105,6 +105,10 @@ class _Lease:
     deadline: float
     started: float
     last_beat: float = 0.0  # when the worker last showed it was working on it
+    # until the worker's first call under it (inputs, a child proof, a heartbeat) the lease lasts a
+    # heartbeat interval: an answer lost on its way (a dead worker, a proxy dropping a long poll)
+    # then holds the job a third of a lease, not a whole one
+    acknowledged: bool = False
 
 
 @dataclass
@@ -192,6 +196,15 @@ class ProofCoordinator:
 
     # -- leases -----------------------------------------------------------------------------------------
 
+    @property
+    def heartbeat_s(self) -> float:
+        return self.lease_s / 3
+
+    def _acknowledge(self, lease: _Lease) -> None:
+        if not lease.acknowledged:
+            lease.acknowledged = True
+            lease.deadline = max(lease.deadline, self.clock() + self.lease_s)
+
     def _expire(self) -> None:
         now = self.clock()
         for lease_id, lease in list(self._leases.items()):
@@ -257,7 +270,7 @@ class ProofCoordinator:
             self._workers[worker.id] = worker
             self.counts.hellos += 1
         return {"protocol": PROTOCOL, "workerId": worker.id, "token": worker.token, "leaseSeconds": self.lease_s,
-                "heartbeatSeconds": self.lease_s / 3}
+                "heartbeatSeconds": self.heartbeat_s}
 
     def _forget_idle(self) -> None:
         now = self.clock()
@@ -280,7 +293,7 @@ class ProofCoordinator:
                     continue
                 self._offers.remove(offer)
                 now = self.clock()
-                lease = _Lease("0x" + secrets.token_hex(16), offer, worker.id, now + self.lease_s, now)
+                lease = _Lease("0x" + secrets.token_hex(16), offer, worker.id, now + self.heartbeat_s, now)
                 offer.lease = lease.id
                 offer.future.started_at = time.monotonic()  # type: ignore[attr-defined]
                 self._leases[lease.id] = lease
@@ -293,11 +306,13 @@ class ProofCoordinator:
         inputs_hash = _string(obj, "inputsHash")
         with self._lock:
             worker = self._worker(obj)
-            leased = [lease.offer for lease in self._leases.values()
+            leased = [lease for lease in self._leases.values()
                       if lease.worker == worker.id and lease.offer.job.inputs_hash == inputs_hash]
+            for lease in leased:
+                self._acknowledge(lease)
         if not leased:
             raise ResourceNotFound("no lease of this worker needs those inputs")
-        return leased[0].payload
+        return leased[0].offer.payload
 
     def get_proof(self, params: Any) -> dict:
         obj = _object(params, "prover_getProof")
@@ -308,6 +323,7 @@ class ProofCoordinator:
                 if lease.worker == worker.id:
                     for child, proof in lease.offer.children:
                         if child.id == job_id:
+                            self._acknowledge(lease)
                             return {"job": child.to_json(), "proof": proof.to_json()}
         raise ResourceNotFound("no lease of this worker has that child")
 
@@ -323,6 +339,7 @@ class ProofCoordinator:
                 del self._leases[lease.id]
                 self.counts.work_s += self.clock() - lease.started
             else:
+                lease.acknowledged = True
                 lease.deadline = self.clock() + self.lease_s
                 lease.last_beat = self.clock()
             return {"leaseSeconds": self.lease_s, "proven": proven}

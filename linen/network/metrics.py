@@ -43,7 +43,7 @@ class CoordinatorCollector:
         yield proofs
         yield CounterMetricFamily("linen_prover_network_leases_given", "Leases given to workers.",
                                   value=counts["leases"])
-        yield CounterMetricFamily("linen_prover_network_leases_expired", "Leases lost for want of heartbeats.",
+        yield CounterMetricFamily("linen_prover_network_leases_expired", "Leases that ran out: no heartbeat in time, or never taken up.",
                                   value=counts["expired"])
         yield CounterMetricFamily("linen_prover_network_leases_dropped", "Leases ended because the worker hung up "
                                   "mid-heartbeat (its process died).", value=counts["dropped"])

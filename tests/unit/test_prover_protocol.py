@@ -59,10 +59,13 @@ def offer(coordinator: ProofCoordinator, n: int = 2, memory: int = 0) -> tuple[l
 
 
 def leased(coordinator: ProofCoordinator, client: RpcClient) -> tuple[list[Future], dict, dict]:
-    """One job on offer, taken by a new worker: (the attempt's futures, the session, the lease)."""
-    _, _, futures = offer(coordinator, 1)
+    """One job on offer, taken by a new worker that fetches its inputs, as a worker does at once:
+    (the attempt's futures, the session, the lease)."""
+    leaves, _, futures = offer(coordinator, 1)
     session = hello(client)
-    return futures, session, client.call("prover_getJob", auth(session))
+    lease = client.call("prover_getJob", auth(session))
+    client.call("prover_getInputs", auth(session, inputsHash=leaves[0].inputs_hash))
+    return futures, session, lease
 
 
 def refused(call, data: str | None = None, match: str | None = None) -> RpcCallFailed:  # type: ignore[no-untyped-def]
@@ -231,6 +234,7 @@ def test_a_lease_without_heartbeats_runs_out_and_its_attempt_fails(net) -> None:
     leaves, _, futures = offer(coordinator, 1)
     session = hello(client)
     lease = client.call("prover_getJob", auth(session))
+    client.call("prover_getInputs", auth(session, inputsHash=leaves[0].inputs_hash))  # taken up: a whole lease
     clock.now += 7
     client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"]))
     clock.now += 7  # 14 s after the lease, 7 after the heartbeat: still held
@@ -243,6 +247,30 @@ def test_a_lease_without_heartbeats_runs_out_and_its_attempt_fails(net) -> None:
     refused(lambda: client.call("prover_submitProof", auth(session, leaseId=lease["leaseId"], job=leaves[0].id,
                                                            proof=list(proof.words))), "LEASE_GONE")
     refused(lambda: client.call("prover_heartbeat", auth(session, leaseId=lease["leaseId"])), "LEASE_GONE")
+
+
+def test_a_lease_never_taken_up_runs_out_after_a_heartbeat_interval(net) -> None:  # type: ignore[no-untyped-def]
+    """The getJob answer was lost (the worker died as it was sent, a proxy dropped the long poll):
+    the job is offered again a third of a lease later, not a whole lease later."""
+    coordinator, client, clock, _ = net
+    leaves, payloads, futures = offer(coordinator, 1)
+    lost, other = hello(client), hello(client)
+    assert client.call("prover_getJob", auth(lost))["job"]["id"] == leaves[0].id
+    clock.now += 3.0  # within heartbeatSeconds (10 / 3)
+    coordinator.capacity()
+    assert not futures[0].done() and client.call("prover_getJob", auth(other)) is None
+    clock.now += 0.5
+    coordinator.capacity()
+    with pytest.raises(LeaseExpired):
+        futures[0].result(1)
+    assert coordinator.counts.expired == 1
+    # the scheduler offers the job again, and a worker that takes it up keeps it for a whole lease
+    again = coordinator.submit(leaves[0], payloads[leaves[0].inputs_hash], [], 1)
+    lease = client.call("prover_getJob", auth(other))
+    client.call("prover_getInputs", auth(other, inputsHash=leaves[0].inputs_hash))
+    clock.now += 9.0
+    coordinator.capacity()
+    assert not again.done() and coordinator.status([{}])["leases"] == 1, lease
 
 
 def test_a_speculative_copy_the_first_valid_proof_wins_the_later_is_kept_a_replay_refused(net) -> None:  # type: ignore[no-untyped-def]
