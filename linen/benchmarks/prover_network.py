@@ -269,19 +269,28 @@ SWEEP_Q = (0.0, 0.2, 0.5, 0.8)
 GIB = 2**30
 
 
+SEEDS = (1, 2, 3, 4, 5)  # one seed's q = 0.8 latency is off the median by up to a third
+
+
+def _medians(runs: list) -> dict:  # type: ignore[type-arg]
+    return {"latency_s": round(statistics.median(o.latency_s for o in runs), 1),
+            "work_x": round(statistics.median(o.work_ratio for o in runs), 2)}
+
+
 def _both(segments: int, nodes: int, costs: JobCosts, q: float, **options) -> dict:  # type: ignore[no-untyped-def]
-    """Static 1:4 and Linen's scheme (with the scheduler's backups) on the same tree and nodes."""
-    static = simulate(segments, nodes, costs, q, "static", replicas=5, seed=1, **options)
-    linen = simulate(segments, nodes, costs, q, "speculative", seed=1, backup=Speculation.backup, **options)
-    return {"static_1_4": {"latency_s": round(static.latency_s, 1), "work_x": round(static.work_ratio, 2)},
-            "linen": {"latency_s": round(linen.latency_s, 1), "work_x": round(linen.work_ratio, 2)}}
+    """Static 1:4 and Linen's scheme (with the scheduler's backups) on the same tree and nodes,
+    medians over `SEEDS`."""
+    static = [simulate(segments, nodes, costs, q, "static", replicas=5, seed=seed, **options) for seed in SEEDS]
+    linen = [simulate(segments, nodes, costs, q, "speculative", seed=seed, backup=Speculation.backup, **options)
+             for seed in SEEDS]
+    return {"static_1_4": _medians(static), "linen": _medians(linen)}
 
 
 def simulator_sweep(measured: JobCosts, source: str) -> dict:
     """Wholesum's tree (168 segments of 249 s; merges, spreads and memory as Linen measures them, in
     proportion) on 1 to 10,000 nodes, static 1:4 against Linen's scheme with backups; fleets of 2
     and 4 GiB nodes; then ten such trees at once on 10,000 nodes (the ten-L2s claim), with merges
-    free (Wholesum's count) and costed."""
+    free (Wholesum's count) and costed. Medians over five seeds (three for the ten trees)."""
     costed = measured.scaled(WHOLESUM_SEGMENT_S)
     rows = [{"nodes": nodes, "q": q, **_both(WHOLESUM_SEGMENTS, nodes, costed, q)}
             for nodes in SWEEP_NODES for q in SWEEP_Q]
@@ -290,16 +299,18 @@ def simulator_sweep(measured: JobCosts, source: str) -> dict:
     for merges, costs in (("free", free), ("costed", costed)):
         for q in (0.0, 0.2, 0.8):
             for scheme in ("static", "speculative"):
-                o = simulate(WHOLESUM_SEGMENTS, 10_000, costs, q, scheme, replicas=5, seed=1, trees=10,
-                             backup=Speculation.backup if scheme == "speculative" else 0.0)
+                runs = [simulate(WHOLESUM_SEGMENTS, 10_000, costs, q, scheme, replicas=5, seed=seed, trees=10,
+                                 backup=Speculation.backup if scheme == "speculative" else 0.0) for seed in SEEDS[:3]]
+                latency = statistics.median(o.latency_s for o in runs)
+                work = statistics.median(o.work_s for o in runs)
                 # ten L2s each proving a block every 5 minutes need 10 trees' work per 300 s
-                utilization = o.work_s / (10_000 * LINEA_BLOCK_S)
+                utilization = work / (10_000 * LINEA_BLOCK_S)
                 claim.append({"merges": merges, "q": q, "scheme": "static 1:4" if scheme == "static" else "linen",
-                              "latency_s": round(o.latency_s, 1), "work_node_s": round(o.work_s),
+                              "latency_s": round(latency, 1), "work_node_s": round(work),
                               "utilization_per_5_min": round(utilization, 3),
                               # carried: the nodes keep pace with ten blocks per 5 minutes (trees pipelined);
                               # latency is then the finality delay, within one block time or not
-                              "carried": utilization <= 1.0, "within_block_time": o.latency_s <= LINEA_BLOCK_S})
+                              "carried": utilization <= 1.0, "within_block_time": latency <= LINEA_BLOCK_S})
     return {"segments": WHOLESUM_SEGMENTS, "segment_s": WHOLESUM_SEGMENT_S, "merge_s": round(costed.merge_s, 1),
             "costs": {"source": source, "measured": _costs_json(measured), "wholesum_scale": _costs_json(costed)},
             "sweep": rows, "memory": simulator_memory(costed), "ten_l2s": claim}
@@ -310,13 +321,14 @@ def _fleets(nodes: int) -> dict[str, list[int]]:
             "all 2 GiB": [2 * GIB] * nodes}
 
 
-def simulator_memory(costed: JobCosts, sizes: tuple[int, ...] = (168, 840), q: float = 0.2) -> list[dict]:
+def simulator_memory(costed: JobCosts, sizes: tuple[int, ...] = (168, 840), q: float = 0.2,
+                     segments: int = WHOLESUM_SEGMENTS) -> list[dict]:
     """Wholesum's "2-core, 2-4 GB" nodes: which fleets can prove the tree with K=16 segments, and
     with K=8 ones (half the transfers each, so twice as many, at the measured time and memory)."""
     k8, k16 = zk_circuit(SEGMENT, 8), zk_circuit(SEGMENT, 16)
-    trees = [("K=16", WHOLESUM_SEGMENTS, costed)]
+    trees = [("K=16", segments, costed)]
     if k8 and k16:
-        trees.append(("K=8", 2 * WHOLESUM_SEGMENTS,
+        trees.append(("K=8", 2 * segments,
                       replace(costed, segment_s=costed.segment_s * k8[0] / k16[0], segment_bytes=k8[1])))
     rows = []
     for (segment, segments, costs), nodes in itertools.product(trees, sizes):

@@ -107,3 +107,25 @@ def test_a_copy_due_within_a_float_step_is_made_not_waited_for():
     costs = JobCosts(segment_s=249.0, merge_s=259.0, sigma=0.0272, merge_sigma=0.0293)
     outcome = simulate(2, 1, costs, seed=1, backup=0.3)
     assert outcome.attempts == 3 and 750 < outcome.latency_s < 800
+
+
+def test_the_benchmark_draws_from_the_zk_medians_and_memory_with_the_real_runs_spread(tmp_path, monkeypatch):
+    from linen.benchmarks import prover_network as bench
+
+    zk = tmp_path / "zk.json"
+    zk.write_text('{"segments": [{"k": 8, "prove_s": 17.0, "peak_mb": 1024}, {"k": 16, "prove_s": 28.0, "peak_mb": 2300}],'
+                  ' "circuits": {"merge": {"prove_s": 29.0, "peak_mb": 1536}}}')
+    monkeypatch.setattr(bench, "ZK_RESULTS", zk)
+    costs, source = bench.job_costs({"date": "d", "runs": [{"segment_s": [45.0, 50.0, 55.0], "merge_s": [38.0, 38.0]},
+                                                           {"segment_s": [60.0], "merge_s": [41.0]}]})
+    assert (costs.segment_s, costs.merge_s, costs.segment_bytes, costs.merge_bytes) == (28.0, 29.0, 2300 * 2**20,
+                                                                                          1536 * 2**20)
+    assert costs.sigma > 0 and costs.merge_sigma == 0.0 and "4 segments and 3 merges" in source
+    bare, source = bench.job_costs({})  # no real part yet: the medians alone
+    assert bare.sigma == 0.0 and "no spread" in source
+    # 2 GiB nodes cannot hold a K=16 segment of 2300 MiB; K=8 segments (1 GiB, twice as many) fit
+    rows = {(r["segments"], r["fleet"]): r for r in bench.simulator_memory(costs.scaled(249.0), sizes=(4,), segments=8)}
+    assert "no node can hold a segment" in rows[("K=16", "all 2 GiB")]["cannot"]
+    assert rows[("K=8", "all 2 GiB")]["linen"]["latency_s"] > 0 and rows[("K=8", "all 2 GiB")]["segment_count"] == 16
+    # half the fleet too small for a K=16 segment: the segments queue on the other half
+    assert rows[("K=16", "half 2 GiB, half 4 GiB")]["linen"]["latency_s"] > rows[("K=16", "all 4 GiB")]["linen"]["latency_s"]
