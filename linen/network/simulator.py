@@ -83,8 +83,16 @@ def _median(runs: Sequence[Sequence[float]]) -> float:
 
 
 def _log_spread(runs: Sequence[Sequence[float]]) -> float:
-    residuals = [math.log(t / statistics.median(run)) for run in runs if run for t in run]
-    return statistics.pstdev(residuals) if len(residuals) > 1 else 0.0
+    """The root mean square of log(time / its run's median), one degree of freedom taken per run (a
+    run of one time says nothing of the spread and is left out)."""
+    spread = [run for run in runs if len(run) > 1]
+    residuals = [math.log(t / statistics.median(run)) for run in spread for t in run]
+    freedom = len(residuals) - len(spread)
+    return math.sqrt(sum(r * r for r in residuals) / freedom) if freedom > 0 else 0.0
+
+
+VALID, INVALID, CANCELLED, GIVEN_UP = "valid", "invalid", "cancelled", "given up"  # an attempt's end
+MAX_FAILURES = 16  # the scheduler's ProofScheduler.max_failures: invalid attempts before it fails the tree
 
 
 @dataclass
@@ -100,6 +108,9 @@ class Outcome:
     work_s: float  # node-seconds, failed and cancelled attempts included
     ideal_work_s: float  # the same tree with no fault and no redundancy
     attempts: int
+    # jobs that had MAX_FAILURES invalid attempts: the scheduler would have failed the tree there
+    # (the model goes on, so the figures stay comparable)
+    failed_jobs: int = 0
 
     @property
     def work_ratio(self) -> float:
@@ -128,6 +139,13 @@ class _Run:
         self.work = 0.0
         self.ideal = 0.0
         self.attempts = 0
+        self.failed_jobs = 0
+        self.freed = env.event()  # fires whenever a node comes back: a due copy waits on it
+
+    def _release(self, node: int):
+        yield self.nodes.put(node)
+        freed, self.freed = self.freed, self.env.event()
+        freed.succeed()
 
     def idle_node_for(self, kind: str) -> bool:
         need = self.costs.memory(kind)
@@ -137,15 +155,15 @@ class _Run:
                 give_up_after: float = math.inf):
         """One node's attempt: waits for a node that can hold the job (`started` fires with the time
         it got one), works `duration`, or until cancelled, or until it is given up at
-        `give_up_after` seconds (the scheduler's deadline); True if valid."""
+        `give_up_after` seconds (the scheduler's deadline). Ends VALID, INVALID, CANCELLED or GIVEN_UP."""
         need = self.costs.memory(kind)
         request = self.nodes.get(lambda memory: memory >= need)
         got = yield request | cancelled
         if request not in got:
             request.cancel()
             if request.triggered:  # granted in the same instant: hand the node back
-                yield self.nodes.put(request.value)
-            return False
+                yield from self._release(request.value)
+            return CANCELLED
         node = request.value
         self.attempts += 1
         start = self.env.now
@@ -154,10 +172,18 @@ class _Run:
         worked = self.env.timeout(min(duration, give_up_after))
         got = yield worked | cancelled
         self.work += self.env.now - start
-        yield self.nodes.put(node)
-        if worked not in got or duration > give_up_after:  # another attempt won, or given up
-            return False
-        return self.rng.random() >= self.q
+        yield from self._release(node)
+        if worked not in got:  # another attempt won
+            return CANCELLED
+        if duration > give_up_after:
+            return GIVEN_UP
+        return VALID if self.rng.random() >= self.q else INVALID
+
+    def invalid(self, failures: int) -> int:
+        """Count one more invalid attempt of a job; the job's new count."""
+        if failures + 1 == MAX_FAILURES:
+            self.failed_jobs += 1
+        return failures + 1
 
     def wait_children(self, job: _Job):
         for child in job.children:
@@ -169,6 +195,7 @@ def _static(run: _Run, job: _Job, replicas: int):
     yield from run.wait_children(job)
     duration = run.costs.draw(job.kind, run.rng)
     run.ideal += duration
+    failures = 0
     while True:
         cancelled = run.env.event()
         tries = [run.env.process(run.attempt(job.kind, run.costs.draw(job.kind, run.rng) if i else duration, cancelled))
@@ -176,7 +203,9 @@ def _static(run: _Run, job: _Job, replicas: int):
         pending = list(tries)
         while pending:
             finished = yield run.env.any_of(pending)
-            valid = [p for p in finished if finished[p]]
+            valid = [p for p in finished if finished[p] == VALID]
+            for _ in range(sum(1 for p in finished if p in pending and finished[p] == INVALID)):
+                failures = run.invalid(failures)
             pending = [p for p in pending if p not in finished]
             if valid:
                 cancelled.succeed()
@@ -187,48 +216,57 @@ def _static(run: _Run, job: _Job, replicas: int):
 def _speculative(run: _Run, job: _Job, straggler_factor: float, backup: float = 0.0):
     """The scheduler's rules (`Speculation`), timed from when an attempt got a node: a lone running
     attempt gets one copy on an idle node from `backup` x the median on (or from the deadline,
-    `straggler_factor` x the 0.9 quantile, without backups); at the deadline it is given up and
-    issued again, each give-up doubling the job's allowance. A failed attempt is issued again at once."""
+    `straggler_factor` x the 0.9 quantile, without backups; factor 0 turns copies from the deadline
+    and give-ups off); at the deadline it is given up and issued again, each give-up doubling the
+    job's allowance. A failed attempt is issued again at once.
+
+    Where it departs from the scheduler: the deadline is the true 0.9 quantile from the start (the
+    scheduler starts from a prior), and a copy keeps the allowance it was issued with (the
+    scheduler doubles a running copy's when its sibling is given up)."""
     yield from run.wait_children(job)
     duration = run.costs.draw(job.kind, run.rng)
     run.ideal += duration
     median = run.costs.segment_s if job.kind == "segment" else run.costs.merge_s
-    deadline = straggler_factor * run.costs.quantile(job.kind, 0.9)
-    copy_at = min(deadline, backup * median) if backup > 0 else deadline
-    poll = max(median, 1e-9) / 10  # how often a waiting copy looks for an idle node (the scheduler ticks)
+    deadline = straggler_factor * run.costs.quantile(job.kind, 0.9) if straggler_factor > 0 and median > 0 \
+        else math.inf
+    copy_at = min(deadline, backup * median) if backup > 0 and median > 0 else deadline
     cancelled = run.env.event()  # the job is proven: every other attempt stops
     running: dict[simpy.Process, tuple[simpy.Event, float]] = {}  # attempt: (its start, its allowance)
-    abandoned = 0
+    abandoned = failures = 0
 
     def issue(seconds: float) -> None:
         started = run.env.event()
-        allowance = deadline * 2**abandoned if median > 0 else math.inf
+        allowance = deadline * 2**abandoned
         running[run.env.process(run.attempt(job.kind, seconds, cancelled, started, allowance))] = started, allowance
 
     issue(duration)
     while True:
         waits: list[simpy.Event] = list(running)
-        if len(running) == 1 and median > 0:
-            ((started, _),) = running.values()
+        if len(running) == 1 and copy_at < math.inf:
+            ((started, allowance),) = running.values()
             if not started.triggered:
                 waits.append(started)
             else:
-                remaining = copy_at - (run.env.now - started.value)
+                ran = run.env.now - started.value
+                remaining = copy_at - ran
                 if remaining <= 1e-9 * copy_at:  # due (a float step this small would not move the clock)
-                    if run.idle_node_for(job.kind):
+                    if ran < allowance and run.idle_node_for(job.kind):  # not at its own give-up instant
                         issue(run.costs.draw(job.kind, run.rng))
                         continue
-                    remaining = poll
-                waits.append(run.env.timeout(remaining))
+                    waits.append(run.freed)  # look again when a node comes back
+                else:
+                    waits.append(run.env.timeout(remaining))
         finished = yield run.env.any_of(waits)
         for process in [p for p in running if p in finished]:
-            started, allowance = running.pop(process)
-            if finished[process]:  # valid: the others stop at once (their work so far counts)
+            del running[process]
+            if finished[process] == VALID:  # the others stop at once (their work so far counts)
                 cancelled.succeed()
                 yield run.env.all_of(list(running))
                 return
-            if started.triggered and run.env.now - started.value >= allowance:
-                abandoned += 1  # given up at its deadline: the job's next attempts get twice as long
+            if finished[process] == GIVEN_UP:
+                abandoned += 1  # the job's next attempts get twice as long
+            elif finished[process] == INVALID:
+                failures = run.invalid(failures)
         if not running:
             issue(run.costs.draw(job.kind, run.rng))
 
@@ -264,4 +302,4 @@ def simulate(segments: int, nodes: int, costs: JobCosts, q: float = 0.0, scheme:
                                    else _speculative(run, job, straggler_factor, backup))
         roots.append(root)
     env.run(until=env.all_of([r.done for r in roots]))
-    return Outcome(env.now, run.work, run.ideal, run.attempts)
+    return Outcome(env.now, run.work, run.ideal, run.attempts, run.failed_jobs)

@@ -73,8 +73,9 @@ def test_costs_fitted_to_measured_runs():
     steady = JobCosts.measured([[10.0, 10.0], [20.0, 20.0]], [[5.0, 5.0, 5.0]], 3, 4)
     assert (steady.segment_s, steady.merge_s, steady.sigma, steady.merge_sigma) == (15.0, 5.0, 0.0, 0.0)
     assert (steady.memory("segment"), steady.memory("merge")) == (3, 4)
-    jittery = JobCosts.measured([[9.0, 10.0, 11.0]], [[5.0, 5.0]])
-    assert jittery.sigma == pytest.approx(0.0820, abs=1e-3) and jittery.merge_sigma == 0.0
+    # one degree of freedom per run: three times around their median leave two; a lone time none
+    jittery = JobCosts.measured([[9.0, 10.0, 11.0], [30.0]], [[5.0, 5.0]])
+    assert jittery.sigma == pytest.approx(0.1005, abs=1e-3) and jittery.merge_sigma == 0.0
     # a merge keeps its own spread, and scaling keeps the ratio of the medians
     wide = JobCosts.measured([[10.0]], [[2.0, 8.0]]).scaled(249.0)
     assert (wide.segment_s, wide.merge_s) == pytest.approx((249.0, 124.5))
@@ -129,3 +130,22 @@ def test_the_benchmark_draws_from_the_zk_medians_and_memory_with_the_real_runs_s
     assert rows[("K=8", "all 2 GiB")]["linen"]["latency_s"] > 0 and rows[("K=8", "all 2 GiB")]["segment_count"] == 16
     # half the fleet too small for a K=16 segment: the segments queue on the other half
     assert rows[("K=16", "half 2 GiB, half 4 GiB")]["linen"]["latency_s"] > rows[("K=16", "all 4 GiB")]["linen"]["latency_s"]
+
+
+def test_factor_zero_turns_deadlines_off_and_a_tree_past_max_failures_is_counted():
+    costs = JobCosts(segment_s=10.0, merge_s=5.0, sigma=0.3)
+    # factor 0 is "off" as in the scheduler (it gave every attempt a zero deadline and spun)
+    off = simulate(8, 4, costs, straggler_factor=0.0, seed=1)
+    assert off.attempts == 15 and off.failed_jobs == 0
+    # at q = 0.8 some job of 168 meets 16 invalid attempts: the scheduler would fail the tree there
+    hostile = simulate(168, 840, JobCosts(segment_s=249.0, merge_s=259.0), q=0.8, seed=1)
+    assert hostile.failed_jobs > 0
+    assert simulate(168, 840, JobCosts(segment_s=249.0, merge_s=259.0), q=0.2, seed=1).failed_jobs == 0
+
+
+def test_each_give_up_doubles_the_jobs_allowance():
+    # a deadline of 1.8 s where the median is 10 s: without doubling 1 attempt in 23 would finish;
+    # with it the allowance reaches 14.4 s by the fourth attempt
+    tail = JobCosts(segment_s=10.0, merge_s=5.0, sigma=1.0)
+    attempts = [simulate(1, 4, tail, straggler_factor=0.05, seed=seed).attempts for seed in range(1, 11)]
+    assert all(2 <= a <= 8 for a in attempts), attempts
