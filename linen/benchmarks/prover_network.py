@@ -245,8 +245,7 @@ def job_costs(real: dict) -> tuple[JobCosts, str]:
 
 def _costs_json(costs: JobCosts) -> dict:
     return {"segment_s": round(costs.segment_s, 1), "merge_s": round(costs.merge_s, 1),
-            "segment_sigma": round(costs.sigma, 4),
-            "merge_sigma": round(costs.sigma if costs.merge_sigma is None else costs.merge_sigma, 4),
+            "segment_sigma": round(costs.lognormal(SEGMENT)[1], 4), "merge_sigma": round(costs.lognormal(MERGE)[1], 4),
             "segment_bytes": costs.segment_bytes, "merge_bytes": costs.merge_bytes}
 
 

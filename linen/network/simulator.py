@@ -45,19 +45,20 @@ class JobCosts:
     merge_bytes: int = 0
 
     def draw(self, kind: str, rng: random.Random) -> float:
-        median, sigma = self._lognormal(kind)
+        median, sigma = self.lognormal(kind)
         if median <= 0:
             return 0.0
         return median * math.exp(rng.gauss(0.0, sigma)) if sigma else median
 
-    def _lognormal(self, kind: str) -> tuple[float, float]:
+    def lognormal(self, kind: str) -> tuple[float, float]:
+        """(median seconds, sigma) of this kind's times."""
         if kind == "segment":
             return self.segment_s, self.sigma
         return self.merge_s, self.sigma if self.merge_sigma is None else self.merge_sigma
 
     def quantile(self, kind: str, share: float) -> float:
         """The time below which `share` of this kind's jobs finish."""
-        median, sigma = self._lognormal(kind)
+        median, sigma = self.lognormal(kind)
         return median * math.exp(sigma * statistics.NormalDist().inv_cdf(share)) if sigma else median
 
     def memory(self, kind: str) -> int:
@@ -226,7 +227,7 @@ def _speculative(run: _Run, job: _Job, straggler_factor: float, backup: float = 
     yield from run.wait_children(job)
     duration = run.costs.draw(job.kind, run.rng)
     run.ideal += duration
-    median = run.costs.segment_s if job.kind == "segment" else run.costs.merge_s
+    median, _ = run.costs.lognormal(job.kind)
     deadline = straggler_factor * run.costs.quantile(job.kind, 0.9) if straggler_factor > 0 and median > 0 \
         else math.inf
     copy_at = min(deadline, backup * median) if backup > 0 and median > 0 else deadline
